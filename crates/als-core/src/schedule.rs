@@ -1,0 +1,51 @@
+//! Cutting the rows of a half-epoch into chunks of similar work.
+//!
+//! Rating degrees follow a power law: one popular item can cost as much as thousands of
+//! rare ones. Chunks of equal row counts would leave one thread working while the others wait;
+//! chunks of equal estimated cost (n * k^2 for the Gram matrix plus k^3 / 3 for the solve)
+//! keep both cores busy. The cut depends only on the data and k, never on the thread count,
+//! and each row's result is independent of its chunk, so models are identical for any number
+//! of threads.
+
+use std::ops::Range;
+
+/// Chunks per half-epoch: many more than threads, so that work stealing evens out the rest.
+const TARGET_CHUNKS: u64 = 256;
+
+/// Consecutive row ranges covering `0..indptr.len() - 1`, each of roughly equal cost.
+pub(crate) fn balanced_chunks(indptr: &[u64], k: usize) -> Vec<Range<usize>> {
+    let n_rows = indptr.len() - 1;
+    let k = k as u64;
+    let row_cost = |row: usize| (indptr[row + 1] - indptr[row]) * k * k + k * k * k / 3 + k;
+    let total: u64 = (0..n_rows).map(row_cost).sum();
+    let target = (total / TARGET_CHUNKS).max(1);
+
+    let mut chunks = Vec::new();
+    let (mut start, mut cost) = (0, 0);
+    for row in 0..n_rows {
+        cost += row_cost(row);
+        if cost >= target {
+            chunks.push(start..row + 1);
+            start = row + 1;
+            cost = 0;
+        }
+    }
+    if start < n_rows {
+        chunks.push(start..n_rows);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_row_once() {
+        let indptr: Vec<u64> = [0u64, 1000, 1001, 1003, 1003, 5000].to_vec();
+        let chunks = balanced_chunks(&indptr, 8);
+        let covered: Vec<usize> = chunks.iter().flat_map(|r| r.clone()).collect();
+        assert_eq!(covered, (0..5).collect::<Vec<_>>());
+        assert!(balanced_chunks(&[0], 8).is_empty());
+    }
+}

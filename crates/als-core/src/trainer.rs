@@ -1,0 +1,277 @@
+//! The training state and its half-epoch steps.
+
+use std::ops::Range;
+
+use flash_eval::{rating_errors, sum_in_blocks, RatingErrors};
+use flash_matrix::Csr;
+use rayon::prelude::*;
+
+use crate::factors::Factors;
+use crate::schedule::balanced_chunks;
+use crate::update::{update_row, OtherSide, RowPenalties, RowScratch};
+use crate::{AlsParams, Regularization, Side, TrainError};
+
+/// The ratings a model is trained on, and optionally held-out ones to watch.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainData<'a> {
+    /// Train ratings, one row per user.
+    pub by_user: &'a Csr,
+    /// The same ratings, one row per item (the transpose of `by_user`).
+    pub by_item: &'a Csr,
+    /// Held-out ratings (users x items) for the test or validation RMSE, if any.
+    pub held_out: Option<&'a Csr>,
+}
+
+/// Biased ALS in progress: the factors and the means to update them one half-epoch at a time.
+///
+/// [`fit`](crate::fit) drives a whole run; the steps are public so that tests and tools can
+/// watch the objective between half-epochs.
+pub struct Trainer<'a> {
+    data: TrainData<'a>,
+    params: AlsParams,
+    factors: Factors,
+    pool: rayon::ThreadPool,
+    user_chunks: Vec<Range<usize>>,
+    item_chunks: Vec<Range<usize>>,
+}
+
+impl<'a> Trainer<'a> {
+    /// Checks the parameters and the data, then draws the initial factors.
+    pub fn new(data: TrainData<'a>, params: &AlsParams) -> Result<Self, TrainError> {
+        params.validate()?;
+        check_shapes(&data)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(params.threads)
+            .build()
+            .map_err(|e| TrainError::Threads { threads: params.threads, message: e.to_string() })?;
+
+        let (n_users, n_items) = (data.by_user.n_rows(), data.by_user.n_cols());
+        let mean = if params.global_mean { mean_rating(data.by_user) } else { 0.0 };
+        let mut factors = Factors::initial(n_users, n_items, params.factors, params.seed, mean);
+        zero_empty_rows(&mut factors.user, data.by_user, params.factors);
+        zero_empty_rows(&mut factors.item, data.by_item, params.factors);
+
+        Ok(Trainer {
+            user_chunks: balanced_chunks(data.by_user.indptr(), params.factors),
+            item_chunks: balanced_chunks(data.by_item.indptr(), params.factors),
+            data,
+            params: params.clone(),
+            factors,
+            pool,
+        })
+    }
+
+    /// The current factors.
+    pub fn factors(&self) -> &Factors {
+        &self.factors
+    }
+
+    /// The parameters in use.
+    pub fn params(&self) -> &AlsParams {
+        &self.params
+    }
+
+    /// Replaces the factors (to restore a snapshot).
+    pub(crate) fn set_factors(&mut self, factors: Factors) {
+        self.factors = factors;
+    }
+
+    /// The final factors.
+    pub fn into_factors(self) -> Factors {
+        self.factors
+    }
+
+    /// Updates every item, from the current user factors.
+    pub fn update_items(&mut self) -> Result<(), TrainError> {
+        let _span = tracing::debug_span!("update_items").entered();
+        let f = &mut self.factors;
+        let other =
+            OtherSide { k: f.k, factors: &f.user, bias: &f.user_bias, mean: f.global_mean };
+        let job = SideUpdate { ratings: self.data.by_item, chunks: &self.item_chunks, side: Side::Item };
+        self.pool.install(|| job.run(&self.params, other, &mut f.item, &mut f.item_bias))
+    }
+
+    /// Updates every user, from the current item factors.
+    pub fn update_users(&mut self) -> Result<(), TrainError> {
+        let _span = tracing::debug_span!("update_users").entered();
+        let f = &mut self.factors;
+        let other =
+            OtherSide { k: f.k, factors: &f.item, bias: &f.item_bias, mean: f.global_mean };
+        let job = SideUpdate { ratings: self.data.by_user, chunks: &self.user_chunks, side: Side::User };
+        self.pool.install(|| job.run(&self.params, other, &mut f.user, &mut f.user_bias))
+    }
+
+    /// The full objective: `lam/2 * squared errors + tau/2 * vector penalties + gamma/2 *
+    /// bias penalties`, each penalty weighted by the row's rating count when regularisation
+    /// scales by count.
+    pub fn objective(&self) -> f64 {
+        self.pool.install(|| {
+            let f = &self.factors;
+            let p = &self.params;
+            let squared_errors = sum_in_blocks(self.data.by_user.n_rows(), |user| {
+                let row = self.data.by_user.row(user);
+                row.indices.iter().zip(row.values).fold(0f64, |acc, (&item, &rating)| {
+                    let error = (rating - f.predict(user, item as usize)) as f64;
+                    acc + error * error
+                })
+            });
+            let (user_vectors, user_biases) = penalties(&f.user, &f.user_bias, self.data.by_user, p);
+            let (item_vectors, item_biases) = penalties(&f.item, &f.item_bias, self.data.by_item, p);
+            0.5 * p.lambda * squared_errors
+                + 0.5 * p.tau * (user_vectors + item_vectors)
+                + 0.5 * p.gamma * (user_biases + item_biases)
+        })
+    }
+
+    /// RMSE and MAE on the train ratings.
+    pub fn train_errors(&self) -> RatingErrors {
+        self.pool.install(|| rating_errors(self.data.by_user, |u, i| self.factors.predict(u, i)))
+    }
+
+    /// RMSE and MAE on the held-out ratings, if any.
+    pub fn held_out_errors(&self) -> Option<RatingErrors> {
+        let held_out = self.data.held_out?;
+        Some(self.pool.install(|| rating_errors(held_out, |u, i| self.factors.predict(u, i))))
+    }
+}
+
+/// One half-epoch: every row of `ratings` against the fixed other side.
+struct SideUpdate<'a> {
+    ratings: &'a Csr,
+    chunks: &'a [Range<usize>],
+    side: Side,
+}
+
+impl SideUpdate<'_> {
+    fn run(
+        &self,
+        params: &AlsParams,
+        other: OtherSide<'_>,
+        vectors: &mut [f32],
+        biases: &mut [f32],
+    ) -> Result<(), TrainError> {
+        let k = other.k;
+        let pieces = split_by_chunks(self.chunks, vectors, biases, k);
+        pieces.into_par_iter().try_for_each_init(
+            || RowScratch::new(k),
+            |scratch, (rows, chunk_vectors, chunk_biases)| {
+                for (offset, row) in rows.clone().enumerate() {
+                    let entries = self.ratings.row(row);
+                    let penalties = row_penalties(params, entries.len());
+                    let vector = &mut chunk_vectors[offset * k..(offset + 1) * k];
+                    let bias = &mut chunk_biases[offset];
+                    update_row(entries, penalties, other, vector, bias, scratch).map_err(
+                        |column| TrainError::NotPositiveDefinite { side: self.side, row, column },
+                    )?;
+                    if !(bias.is_finite() && vector.iter().all(|v| v.is_finite())) {
+                        return Err(TrainError::NonFinite { side: self.side, row });
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+type Piece<'a> = (Range<usize>, &'a mut [f32], &'a mut [f32]);
+
+/// Cuts the vectors and biases of one side into the disjoint pieces of `chunks`.
+fn split_by_chunks<'a>(
+    chunks: &[Range<usize>],
+    mut vectors: &'a mut [f32],
+    mut biases: &'a mut [f32],
+    k: usize,
+) -> Vec<Piece<'a>> {
+    let mut pieces = Vec::with_capacity(chunks.len());
+    for rows in chunks {
+        let (chunk_vectors, rest_vectors) = vectors.split_at_mut(rows.len() * k);
+        let (chunk_biases, rest_biases) = biases.split_at_mut(rows.len());
+        pieces.push((rows.clone(), chunk_vectors, chunk_biases));
+        vectors = rest_vectors;
+        biases = rest_biases;
+    }
+    pieces
+}
+
+fn row_penalties(params: &AlsParams, n_ratings: usize) -> RowPenalties {
+    let weight = match params.regularization {
+        Regularization::Fixed => 1.0,
+        Regularization::ScaledByCount => n_ratings as f64,
+    };
+    RowPenalties { lambda: params.lambda, tau: params.tau * weight, gamma: params.gamma * weight }
+}
+
+/// `(sum_i w_i |x_i|^2, sum_i w_i b_i^2)` over one side's rows.
+fn penalties(vectors: &[f32], biases: &[f32], ratings: &Csr, params: &AlsParams) -> (f64, f64) {
+    let k = params.factors;
+    let (a, b) = sum_in_blocks(biases.len(), |row| {
+        let weight = match params.regularization {
+            Regularization::Fixed => 1.0,
+            Regularization::ScaledByCount => ratings.row_len(row) as f64,
+        };
+        let vector = &vectors[row * k..(row + 1) * k];
+        let norm: f64 = vector.iter().map(|&x| x as f64 * x as f64).sum();
+        let bias = biases[row] as f64;
+        PairSum(weight * norm, weight * bias * bias)
+    })
+    .into();
+    (a, b)
+}
+
+#[derive(Clone, Copy, Default)]
+struct PairSum(f64, f64);
+
+impl std::ops::Add for PairSum {
+    type Output = PairSum;
+    fn add(self, other: PairSum) -> PairSum {
+        PairSum(self.0 + other.0, self.1 + other.1)
+    }
+}
+
+impl From<PairSum> for (f64, f64) {
+    fn from(pair: PairSum) -> (f64, f64) {
+        (pair.0, pair.1)
+    }
+}
+
+fn mean_rating(by_user: &Csr) -> f32 {
+    if by_user.nnz() == 0 {
+        return 0.0;
+    }
+    let total: f64 = by_user.values().iter().map(|&r| r as f64).sum();
+    (total / by_user.nnz() as f64) as f32
+}
+
+fn zero_empty_rows(vectors: &mut [f32], ratings: &Csr, k: usize) {
+    for row in 0..ratings.n_rows() {
+        if ratings.row_len(row) == 0 {
+            vectors[row * k..(row + 1) * k].fill(0.0);
+        }
+    }
+}
+
+fn check_shapes(data: &TrainData<'_>) -> Result<(), TrainError> {
+    let (users, items) = (data.by_user, data.by_item);
+    if users.n_rows() != items.n_cols() || users.n_cols() != items.n_rows() {
+        return Err(TrainError::Data(format!(
+            "by-user matrix is {} x {} but by-item matrix is {} x {}",
+            users.n_rows(),
+            users.n_cols(),
+            items.n_rows(),
+            items.n_cols()
+        )));
+    }
+    if users.nnz() != items.nnz() {
+        return Err(TrainError::Data(format!(
+            "{} ratings by user but {} by item",
+            users.nnz(),
+            items.nnz()
+        )));
+    }
+    if let Some(held_out) = data.held_out {
+        if held_out.n_rows() != users.n_rows() || held_out.n_cols() != users.n_cols() {
+            return Err(TrainError::Data("held-out ratings have another shape".into()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+use rayon::prelude::*;
+
+/// Rows per block of a deterministic parallel sum.
+const BLOCK_ROWS: usize = 256;
+
+/// `sum over rows of term(row)` for `rows` in `0..n_rows`, computed in parallel but always in
+/// the same association (blocks of 256 rows, blocks added in order), so the result does not
+/// depend on the thread count.
+pub fn sum_in_blocks<T, F>(n_rows: usize, term: F) -> T
+where
+    T: Copy + Default + Send + std::ops::Add<Output = T>,
+    F: Fn(usize) -> T + Sync,
+{
+    let n_blocks = n_rows.div_ceil(BLOCK_ROWS);
+    let block_sums: Vec<T> = (0..n_blocks)
+        .into_par_iter()
+        .map(|block| {
+            let end = ((block + 1) * BLOCK_ROWS).min(n_rows);
+            (block * BLOCK_ROWS..end).fold(T::default(), |acc, row| acc + term(row))
+        })
+        .collect();
+    block_sums.into_iter().fold(T::default(), |acc, x| acc + x)
+}

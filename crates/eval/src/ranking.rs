@@ -1,0 +1,1 @@
+//! Top-K ranking metrics (precision, recall, NDCG, MAP, hit rate, coverage, novelty).

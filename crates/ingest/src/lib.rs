@@ -1,0 +1,39 @@
+//! Ratings files to a prepared, memory-mapped cache.
+//!
+//! [`prepare`] reads MovieLens or any ratings file (CSV, TSV, Parquet) with polars, maps ids
+//! to dense indices, drops duplicates, draws a seeded per-user split and writes the cache
+//! atomically; [`Dataset::open`] maps it back, verified. Every error names the file, and the
+//! line and value where there is one.
+//!
+//! The synthetic, MovieLens-shaped generator ([`synth`]) lives here too, since it writes the
+//! same kinds of files.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod cache;
+mod columns;
+mod data_dir;
+mod diagnose;
+mod error;
+mod fingerprint;
+mod manifest;
+mod movies;
+mod raw;
+mod read;
+mod scale;
+mod split;
+mod swap;
+pub mod synth;
+mod text;
+
+pub use cache::{prepare, Dataset, PrepareOutcome, PrepareRequest, Source};
+pub use data_dir::{dataset_for_test, locate_dataset, DATA_DIR_VARIABLE, REQUIRE_DATA_VARIABLE};
+pub use error::{IngestError, Position};
+pub use fingerprint::SourceStamp;
+pub use flash_matrix::IdMap;
+pub use manifest::{Fingerprint, Manifest, PrepareOptions, Summary, CACHE_VERSION};
+pub use movies::{FeatureTable, MovieFeatures};
+pub use read::{is_parquet, ReadOptions};
+pub use scale::RatingScale;
+pub use split::{DuplicatePolicy, SplitOptions};

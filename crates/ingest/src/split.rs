@@ -1,0 +1,364 @@
+//! From raw ratings to dense train and test matrices: id maps, duplicates, the split.
+
+use flash_matrix::{Csr, SeededRng};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::raw::RawRatings;
+use crate::{IdMap, IngestError};
+
+/// What to do with a (user, item) pair rated more than once in one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DuplicatePolicy {
+    /// Keep the rating with the latest timestamp (the later line when tied or absent).
+    #[default]
+    KeepLatest,
+    /// Refuse the file, naming both lines.
+    Error,
+}
+
+/// How to carve the test set out of the ratings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitOptions {
+    /// Share of each user's ratings held out for test, in `[0, 1)`.
+    pub test_fraction: f64,
+    /// Seed of the draw; the same seed gives the same split everywhere.
+    pub seed: u64,
+}
+
+impl Default for SplitOptions {
+    fn default() -> Self {
+        SplitOptions { test_fraction: 0.2, seed: 42 }
+    }
+}
+
+/// Dense train and test matrices (rows are users) with their id maps.
+#[derive(Debug)]
+pub(crate) struct SplitRatings {
+    pub users: IdMap,
+    pub items: IdMap,
+    pub train: Csr,
+    pub test: Csr,
+    pub duplicates_dropped: usize,
+}
+
+/// One file's ratings grouped by dense user: `rows[offsets[u]..offsets[u + 1]]` are user
+/// `u`'s kept rows of the raw file, sorted by dense item.
+struct Grouped {
+    offsets: Vec<u64>,
+    rows: Vec<u32>,
+    items: Vec<u32>,
+    dropped: usize,
+}
+
+/// Maps ids, drops duplicates and draws a per-user stratified split.
+///
+/// A user with `n >= 2` ratings puts `round(fraction * n)` of them, clamped to `1..=n - 1`,
+/// into test; a user with one rating keeps it in train. The draw for each user comes from
+/// its own random stream, keyed by the seed and the user's original id, so it does not depend
+/// on the order or the thread in which users are handled.
+pub(crate) fn split_ratings(
+    raw: &RawRatings,
+    policy: DuplicatePolicy,
+    options: SplitOptions,
+) -> Result<SplitRatings, IngestError> {
+    let _span = tracing::info_span!("split", ratings = raw.len()).entered();
+    let users = IdMap::from_ids(&raw.users);
+    let items = IdMap::from_ids(&raw.items);
+    let grouped = group_by_user(raw, &users, &items, policy)?;
+
+    let (mut train, mut test) = (MatrixParts::new(), MatrixParts::new());
+    let mut positions: Vec<u32> = Vec::new();
+    let mut in_test: Vec<bool> = Vec::new();
+    for user in 0..users.len() {
+        let range = grouped.offsets[user] as usize..grouped.offsets[user + 1] as usize;
+        let n = range.len();
+        let n_test = held_out_count(n, options.test_fraction);
+
+        // Partial Fisher-Yates over positions picks n_test of them uniformly.
+        positions.clear();
+        positions.extend(0..n as u32);
+        let mut rng = SeededRng::for_stream(options.seed, users.id_of(user as u32) as u64);
+        for i in 0..n_test {
+            let j = i + rng.below((n - i) as u64) as usize;
+            positions.swap(i, j);
+        }
+        in_test.clear();
+        in_test.resize(n, false);
+        for &position in &positions[..n_test] {
+            in_test[position as usize] = true;
+        }
+
+        for (offset, &row) in grouped.rows[range.clone()].iter().enumerate() {
+            let item = grouped.items[range.start + offset];
+            let target = if in_test[offset] { &mut test } else { &mut train };
+            target.push(item, raw.ratings[row as usize]);
+        }
+        train.end_row();
+        test.end_row();
+    }
+
+    Ok(SplitRatings {
+        train: train.finish(users.len(), items.len()),
+        test: test.finish(users.len(), items.len()),
+        users,
+        items,
+        duplicates_dropped: grouped.dropped,
+    })
+}
+
+/// Builds train and test from two files whose split is given: ids are mapped over both.
+pub(crate) fn given_split(
+    train_raw: &RawRatings,
+    test_raw: &RawRatings,
+    policy: DuplicatePolicy,
+) -> Result<SplitRatings, IngestError> {
+    let _span = tracing::info_span!("given_split").entered();
+    let all_users: Vec<i64> = train_raw.users.iter().chain(&test_raw.users).copied().collect();
+    let all_items: Vec<i64> = train_raw.items.iter().chain(&test_raw.items).copied().collect();
+    let users = IdMap::from_ids(&all_users);
+    let items = IdMap::from_ids(&all_items);
+
+    let mut matrices = Vec::with_capacity(2);
+    let mut dropped = 0;
+    for raw in [train_raw, test_raw] {
+        let grouped = group_by_user(raw, &users, &items, policy)?;
+        dropped += grouped.dropped;
+        let mut parts = MatrixParts::new();
+        for user in 0..users.len() {
+            let range = grouped.offsets[user] as usize..grouped.offsets[user + 1] as usize;
+            for position in range {
+                let row = grouped.rows[position] as usize;
+                parts.push(grouped.items[position], raw.ratings[row]);
+            }
+            parts.end_row();
+        }
+        matrices.push(parts.finish(users.len(), items.len()));
+    }
+    let test = matrices.pop().expect("two matrices");
+    let train = matrices.pop().expect("two matrices");
+    Ok(SplitRatings { users, items, train, test, duplicates_dropped: dropped })
+}
+
+/// How many of a user's `n` ratings go to test.
+fn held_out_count(n: usize, fraction: f64) -> usize {
+    if n < 2 || fraction <= 0.0 {
+        return 0;
+    }
+    ((fraction * n as f64).round() as usize).clamp(1, n - 1)
+}
+
+fn group_by_user(
+    raw: &RawRatings,
+    users: &IdMap,
+    items: &IdMap,
+    policy: DuplicatePolicy,
+) -> Result<Grouped, IngestError> {
+    let dense_users = users.dense(&raw.users);
+    let dense_items = items.dense(&raw.items);
+
+    // Counting sort of row numbers by user; rows stay in file order within a user.
+    let mut offsets = vec![0u64; users.len() + 1];
+    for &user in &dense_users {
+        offsets[user as usize + 1] += 1;
+    }
+    for user in 0..users.len() {
+        offsets[user + 1] += offsets[user];
+    }
+    let mut next = offsets.clone();
+    let mut rows = vec![0u32; raw.len()];
+    for (row, &user) in dense_users.iter().enumerate() {
+        rows[next[user as usize] as usize] = row as u32;
+        next[user as usize] += 1;
+    }
+
+    // Within each user: sort by (item, timestamp, row), so the last of a run of equal items
+    // is the one to keep; compact the kept rows to the front of the segment.
+    let timestamp = |row: u32| raw.timestamps.as_ref().map_or(0, |t| t[row as usize]);
+    let segments = split_mut_at_offsets(&mut rows, &offsets);
+    let outcomes: Vec<(usize, Option<(u32, u32)>)> = segments
+        .into_par_iter()
+        .map(|segment| {
+            segment.sort_unstable_by_key(|&row| {
+                (dense_items[row as usize], timestamp(row), row)
+            });
+            compact_duplicates(segment, &dense_items)
+        })
+        .collect();
+
+    if policy == DuplicatePolicy::Error {
+        let first_pair = outcomes.iter().filter_map(|(_, pair)| *pair).min_by_key(|p| p.1);
+        if let Some((first, second)) = first_pair {
+            return Err(IngestError::Duplicate {
+                path: raw.path.clone(),
+                user: raw.users[first as usize],
+                item: raw.items[first as usize],
+                first: raw.position(first as usize),
+                second: raw.position(second as usize),
+            });
+        }
+    }
+
+    // Squeeze the kept prefixes of all segments together.
+    let mut kept_offsets = vec![0u64; users.len() + 1];
+    let mut write = 0usize;
+    for user in 0..users.len() {
+        let start = offsets[user] as usize;
+        let kept = outcomes[user].0;
+        rows.copy_within(start..start + kept, write);
+        write += kept;
+        kept_offsets[user + 1] = write as u64;
+    }
+    rows.truncate(write);
+    let kept_items = rows.iter().map(|&row| dense_items[row as usize]).collect();
+    let dropped = raw.len() - write;
+    if dropped > 0 {
+        tracing::info!(path = %raw.path.display(), dropped, "duplicate ratings dropped");
+    }
+    Ok(Grouped { offsets: kept_offsets, rows, items: kept_items, dropped })
+}
+
+/// Keeps the last row of each run of equal items at the front of `segment`; returns how many
+/// were kept and the first two rows (in file order) of the run whose second row is earliest.
+fn compact_duplicates(segment: &mut [u32], dense_items: &[u32]) -> (usize, Option<(u32, u32)>) {
+    let mut kept = 0;
+    let mut first_pair: Option<(u32, u32)> = None;
+    let mut start = 0;
+    while start < segment.len() {
+        let item = dense_items[segment[start] as usize];
+        let mut end = start + 1;
+        while end < segment.len() && dense_items[segment[end] as usize] == item {
+            end += 1;
+        }
+        if end - start > 1 {
+            let mut run: Vec<u32> = segment[start..end].to_vec();
+            run.sort_unstable();
+            if first_pair.is_none_or(|(_, second)| run[1] < second) {
+                first_pair = Some((run[0], run[1]));
+            }
+        }
+        segment[kept] = segment[end - 1];
+        kept += 1;
+        start = end;
+    }
+    (kept, first_pair)
+}
+
+/// Cuts `values` into the disjoint mutable pieces `offsets[i]..offsets[i + 1]`.
+fn split_mut_at_offsets<'a, T>(mut values: &'a mut [T], offsets: &[u64]) -> Vec<&'a mut [T]> {
+    let mut pieces = Vec::with_capacity(offsets.len().saturating_sub(1));
+    for pair in offsets.windows(2) {
+        let (piece, rest) = values.split_at_mut((pair[1] - pair[0]) as usize);
+        pieces.push(piece);
+        values = rest;
+    }
+    pieces
+}
+
+/// A CSR being filled row after row.
+struct MatrixParts {
+    indptr: Vec<u64>,
+    indices: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl MatrixParts {
+    fn new() -> Self {
+        MatrixParts { indptr: vec![0], indices: Vec::new(), values: Vec::new() }
+    }
+
+    fn push(&mut self, col: u32, value: f32) {
+        self.indices.push(col);
+        self.values.push(value);
+    }
+
+    fn end_row(&mut self) {
+        self.indptr.push(self.indices.len() as u64);
+    }
+
+    fn finish(self, n_rows: usize, n_cols: usize) -> Csr {
+        Csr::from_parts(n_rows, n_cols, self.indptr, self.indices, self.values)
+            .expect("rows are filled in order with sorted, distinct, in-range items")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raw::RowNumbering;
+
+    fn raw(triples: &[(i64, i64, f32)], timestamps: Option<Vec<i64>>) -> RawRatings {
+        RawRatings {
+            path: "r.csv".into(),
+            users: triples.iter().map(|t| t.0).collect(),
+            items: triples.iter().map(|t| t.1).collect(),
+            ratings: triples.iter().map(|t| t.2).collect(),
+            timestamps,
+            numbering: RowNumbering::Lines { first_line: 2 },
+        }
+    }
+
+    #[test]
+    fn held_out_counts_follow_the_rule() {
+        assert_eq!(held_out_count(1, 0.2), 0);
+        assert_eq!(held_out_count(2, 0.2), 1);
+        assert_eq!(held_out_count(10, 0.2), 2);
+        assert_eq!(held_out_count(12, 0.2), 2);
+        assert_eq!(held_out_count(13, 0.2), 3);
+        assert_eq!(held_out_count(3, 0.9), 2);
+        assert_eq!(held_out_count(10, 0.0), 0);
+    }
+
+    #[test]
+    fn latest_duplicate_wins_and_is_counted() {
+        let r = raw(&[(1, 5, 1.0), (1, 5, 4.0), (1, 5, 2.0)], Some(vec![10, 30, 20]));
+        let split = split_ratings(&r, DuplicatePolicy::KeepLatest, SplitOptions {
+            test_fraction: 0.0,
+            seed: 1,
+        })
+        .unwrap();
+        assert_eq!(split.duplicates_dropped, 2);
+        assert_eq!(split.train.values(), &[4.0]);
+
+        // Without timestamps the later line wins.
+        let r = raw(&[(1, 5, 1.0), (1, 5, 3.0)], None);
+        let options = SplitOptions { test_fraction: 0.0, seed: 1 };
+        let split = split_ratings(&r, DuplicatePolicy::KeepLatest, options).unwrap();
+        assert_eq!(split.train.values(), &[3.0]);
+    }
+
+    #[test]
+    fn refused_duplicates_name_both_lines() {
+        let r = raw(&[(1, 5, 1.0), (2, 5, 1.0), (1, 5, 2.0)], None);
+        let err = split_ratings(&r, DuplicatePolicy::Error, SplitOptions::default()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("line 2") && message.contains("line 4"), "{message}");
+    }
+
+    #[test]
+    fn split_is_stratified_and_seeded() {
+        let mut triples = Vec::new();
+        for user in 0..50i64 {
+            for item in 0..(1 + user % 17) {
+                triples.push((user * 3, item * 7, 1.0 + (item % 4) as f32));
+            }
+        }
+        let r = raw(&triples, None);
+        let options = SplitOptions { test_fraction: 0.25, seed: 9 };
+        let a = split_ratings(&r, DuplicatePolicy::KeepLatest, options).unwrap();
+        let b = split_ratings(&r, DuplicatePolicy::KeepLatest, options).unwrap();
+        assert_eq!(a.test.indices(), b.test.indices());
+        assert_eq!(a.train.nnz() + a.test.nnz(), triples.len());
+        for user in 0..a.users.len() {
+            let n = a.train.row_len(user) + a.test.row_len(user);
+            assert_eq!(a.test.row_len(user), held_out_count(n, 0.25), "user {user}");
+            for item in a.test.row(user).indices {
+                assert!(!a.train.row(user).contains(*item));
+            }
+        }
+        let other = SplitOptions { seed: 10, ..options };
+        let c = split_ratings(&r, DuplicatePolicy::KeepLatest, other).unwrap();
+        assert_ne!(a.test.indices(), c.test.indices());
+    }
+}

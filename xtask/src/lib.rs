@@ -1,0 +1,12 @@
+//! Project chores run through `cargo xtask`.
+
+pub mod download;
+pub mod test;
+
+use std::path::PathBuf;
+
+/// The workspace root: the parent of this crate's folder.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
+}
