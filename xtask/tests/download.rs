@@ -30,7 +30,7 @@ const MOVIES: &[u8] = b"movieId,title,genres\n1,Toy Story (1995),Adventure|Anima
 static ENVIRONMENT: Mutex<()> = Mutex::new(());
 
 #[test]
-fn downloads_verifies_and_extracts_the_archive() {
+fn download_verifies_and_extracts_the_archive() {
     let _turn = take_turn();
     let archive = dataset_archive(&[]);
     let server = TestServer::start(&archive, &md5_listing(&archive));
@@ -67,7 +67,7 @@ fn a_checksum_mismatch_extracts_nothing_and_removes_the_download() {
 }
 
 #[test]
-fn an_entry_climbing_out_with_dot_dot_is_refused() {
+fn download_refuses_an_entry_climbing_out_with_dot_dot() {
     let _turn = take_turn();
     let archive = dataset_archive(&[("../evil", b"gotcha".as_slice())]);
     let _server = TestServer::start(&archive, &md5_listing(&archive));
@@ -83,7 +83,7 @@ fn an_entry_climbing_out_with_dot_dot_is_refused() {
 }
 
 #[test]
-fn a_symbolic_link_entry_is_refused() {
+fn download_refuses_a_symbolic_link_entry() {
     let _turn = take_turn();
     let archive = dataset_archive_with_symlink("ml-latest-small/passwd", "/etc/passwd");
     let _server = TestServer::start(&archive, &md5_listing(&archive));
@@ -98,7 +98,7 @@ fn a_symbolic_link_entry_is_refused() {
 }
 
 #[test]
-fn an_interrupted_transfer_fails_then_resumes_with_a_range_request() {
+fn download_fails_when_cut_short_then_resumes_with_a_range_request() {
     let _turn = take_turn();
     let archive = dataset_archive(&[("ml-latest-small/padding.bin", &[7_u8; 4096])]);
     let cut_after = archive.len() / 2;
@@ -126,7 +126,7 @@ fn an_interrupted_transfer_fails_then_resumes_with_a_range_request() {
 }
 
 #[test]
-fn a_server_ignoring_the_range_gets_a_fresh_transfer() {
+fn download_restarts_from_zero_when_the_server_ignores_the_range() {
     let _turn = take_turn();
     let archive = dataset_archive(&[]);
     let quirks = Quirks { ignore_ranges: true, ..Quirks::default() };
@@ -145,7 +145,7 @@ fn a_server_ignoring_the_range_gets_a_fresh_transfer() {
 }
 
 #[test]
-fn a_part_as_long_as_the_file_is_discarded_and_fetched_again() {
+fn download_discards_a_part_as_long_as_the_whole_file() {
     let _turn = take_turn();
     let archive = dataset_archive(&[]);
     let server = TestServer::start(&archive, &md5_listing(&archive));
@@ -163,7 +163,7 @@ fn a_part_as_long_as_the_file_is_discarded_and_fetched_again() {
 }
 
 #[test]
-fn an_archive_announced_beyond_the_cap_is_refused_before_any_byte() {
+fn download_refuses_an_archive_announced_beyond_the_cap() {
     let _turn = take_turn();
     let archive = dataset_archive(&[]);
     let announced = 3 << 30;
@@ -401,7 +401,8 @@ struct Reply<'a> {
 
 impl<'a> Reply<'a> {
     fn new(status: &'a str, content_range: Option<String>, body: &'a [u8]) -> Self {
-        Reply { status, content_range, body, announced_length: body.len() as u64, sent: body.len() }
+        let length = body.len();
+        Reply { status, content_range, body, announced_length: length as u64, sent: length }
     }
 }
 

@@ -39,6 +39,8 @@ enum Command {
     Train(commands::train::Args),
     /// Evaluate a model on the cache's test split.
     Eval(commands::eval::Args),
+    /// Draw training curves and the item-factor projection as PNG files.
+    Plot(commands::plot::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Plot(args) => commands::plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

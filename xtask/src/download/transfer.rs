@@ -59,7 +59,8 @@ impl Client {
     /// Downloads `url` into `part`, continuing from the bytes already there.
     ///
     /// On success `part` holds exactly the announced number of bytes. A transfer that breaks
-    /// off leaves `part` for the next run to resume; an oversized one removes it.
+    /// off leaves `part` for the next run to resume; one that sends more than it announced
+    /// removes it, as those bytes cannot be trusted.
     pub(super) fn download_resumable(&self, url: &str, part: &Path, max_bytes: u64) -> Result<()> {
         let mut offset = existing_length(part)?;
         let mut response = self.get_from(url, offset)?;

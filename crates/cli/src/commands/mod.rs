@@ -3,6 +3,7 @@
 pub mod eval;
 pub mod features;
 pub mod info;
+pub mod plot;
 pub mod prepare;
 pub mod synth;
 pub mod train;
