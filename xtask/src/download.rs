@@ -109,10 +109,18 @@ pub fn run(args: DownloadArgs) -> Result<()> {
 }
 
 /// `--dir` wins, then a non-empty `$FLASH_DATA_DIR`, then `data/` at the workspace root.
-fn choose_data_dir(explicit: Option<PathBuf>, from_environment: Option<OsString>) -> PathBuf {
+pub(crate) fn choose_data_dir(
+    explicit: Option<PathBuf>,
+    from_environment: Option<OsString>,
+) -> PathBuf {
     explicit
         .or_else(|| from_environment.filter(|value| !value.is_empty()).map(PathBuf::from))
         .unwrap_or_else(default_data_dir)
+}
+
+/// The folder data sets are downloaded to: `explicit`, else `$FLASH_DATA_DIR`, else `data/`.
+pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
+    choose_data_dir(explicit, env::var_os(DATA_DIR_VARIABLE))
 }
 
 /// `data/` beside the xtask crate, i.e. at the workspace root whatever the working directory.

@@ -1,7 +1,9 @@
 //! Project chores run through `cargo xtask`.
 
 pub mod download;
+mod flash;
 pub mod test;
+pub mod train;
 
 use std::path::PathBuf;
 

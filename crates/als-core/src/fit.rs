@@ -39,7 +39,11 @@ pub struct FitOutcome {
 /// `ControlFlow::Break(())` to stop. With `params.early_stopping`, training also stops once
 /// the held-out RMSE has not improved for `patience` epochs, and the best epoch's factors are
 /// kept (this needs `data.held_out`).
-pub fn fit<F>(data: TrainData<'_>, params: &AlsParams, mut observer: F) -> Result<FitOutcome, TrainError>
+pub fn fit<F>(
+    data: TrainData<'_>,
+    params: &AlsParams,
+    mut observer: F,
+) -> Result<FitOutcome, TrainError>
 where
     F: FnMut(&EpochStats) -> ControlFlow<()>,
 {

@@ -35,16 +35,25 @@
 mod error;
 mod factors;
 mod fit;
+mod foldin;
 mod kernels;
 mod model;
 mod params;
+mod recommend;
 mod schedule;
+mod topk;
 mod trainer;
+mod tune;
 mod update;
 
 pub use error::{Side, TrainError};
 pub use factors::Factors;
 pub use fit::{fit, EpochStats, FitOutcome};
+pub use foldin::{fold_in, FoldedUser};
 pub use model::{EpochRecord, Model};
 pub use params::{AlsParams, EarlyStopping, ParamError, Regularization, MAX_FACTORS};
+pub use recommend::{
+    recommend, recommend_all, recommend_for_vector, similar_items, ItemFilter, RankingRule,
+};
 pub use trainer::{TrainData, Trainer};
+pub use tune::{tune, SearchSpace, Trial, TuneMetric, TuneOptions, TuneOutcome};

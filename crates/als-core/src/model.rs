@@ -94,15 +94,22 @@ impl Model {
             .map_err(|e| damaged(format!("unreadable metadata: {e}")))?;
         let [n_users, n_items, k] = file.dims().map(|d| usize::try_from(d).unwrap_or(usize::MAX));
         if k != metadata.params.factors {
-            return Err(damaged(format!("k is {k} but the parameters say {}", metadata.params.factors)));
+            return Err(damaged(format!(
+                "k is {k} but the parameters say {}",
+                metadata.params.factors
+            )));
         }
 
         let ids = |index: usize, expected: usize| -> Result<IdMap, MatrixError> {
             let ids = file.section_as::<i64>(index)?;
             if ids.len() != expected {
-                return Err(damaged(format!("section {index} has {} ids, expected {expected}", ids.len())));
+                return Err(damaged(format!(
+                    "section {index} has {} ids, expected {expected}",
+                    ids.len()
+                )));
             }
-            IdMap::try_from_sorted(ids.to_vec()).map_err(|e| damaged(format!("section {index}: {e}")))
+            IdMap::try_from_sorted(ids.to_vec())
+                .map_err(|e| damaged(format!("section {index}: {e}")))
         };
         let floats = |index: usize, expected: Option<usize>| -> Result<Vec<f32>, MatrixError> {
             let values = file.section_as::<f32>(index)?;
@@ -110,7 +117,10 @@ impl Model {
                 return Err(damaged(format!("section {index} has {} values", values.len())));
             }
             if let Some(position) = values.iter().position(|v| !v.is_finite()) {
-                return Err(damaged(format!("section {index} holds {} at {position}", values[position])));
+                return Err(damaged(format!(
+                    "section {index} holds {} at {position}",
+                    values[position]
+                )));
             }
             Ok(values.to_vec())
         };

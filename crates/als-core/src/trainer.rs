@@ -85,9 +85,9 @@ impl<'a> Trainer<'a> {
     pub fn update_items(&mut self) -> Result<(), TrainError> {
         let _span = tracing::debug_span!("update_items").entered();
         let f = &mut self.factors;
-        let other =
-            OtherSide { k: f.k, factors: &f.user, bias: &f.user_bias, mean: f.global_mean };
-        let job = SideUpdate { ratings: self.data.by_item, chunks: &self.item_chunks, side: Side::Item };
+        let other = OtherSide { k: f.k, factors: &f.user, bias: &f.user_bias, mean: f.global_mean };
+        let job =
+            SideUpdate { ratings: self.data.by_item, chunks: &self.item_chunks, side: Side::Item };
         self.pool.install(|| job.run(&self.params, other, &mut f.item, &mut f.item_bias))
     }
 
@@ -95,9 +95,9 @@ impl<'a> Trainer<'a> {
     pub fn update_users(&mut self) -> Result<(), TrainError> {
         let _span = tracing::debug_span!("update_users").entered();
         let f = &mut self.factors;
-        let other =
-            OtherSide { k: f.k, factors: &f.item, bias: &f.item_bias, mean: f.global_mean };
-        let job = SideUpdate { ratings: self.data.by_user, chunks: &self.user_chunks, side: Side::User };
+        let other = OtherSide { k: f.k, factors: &f.item, bias: &f.item_bias, mean: f.global_mean };
+        let job =
+            SideUpdate { ratings: self.data.by_user, chunks: &self.user_chunks, side: Side::User };
         self.pool.install(|| job.run(&self.params, other, &mut f.user, &mut f.user_bias))
     }
 
@@ -115,8 +115,10 @@ impl<'a> Trainer<'a> {
                     acc + error * error
                 })
             });
-            let (user_vectors, user_biases) = penalties(&f.user, &f.user_bias, self.data.by_user, p);
-            let (item_vectors, item_biases) = penalties(&f.item, &f.item_bias, self.data.by_item, p);
+            let (user_vectors, user_biases) =
+                penalties(&f.user, &f.user_bias, self.data.by_user, p);
+            let (item_vectors, item_biases) =
+                penalties(&f.item, &f.item_bias, self.data.by_item, p);
             0.5 * p.lambda * squared_errors
                 + 0.5 * p.tau * (user_vectors + item_vectors)
                 + 0.5 * p.gamma * (user_biases + item_biases)

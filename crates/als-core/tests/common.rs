@@ -10,9 +10,17 @@ pub struct Planted {
     pub held_out: Csr,
 }
 
-pub fn planted(n_users: usize, n_items: usize, rank: usize, density: f64, noise: f64, seed: u64) -> Planted {
+pub fn planted(
+    n_users: usize,
+    n_items: usize,
+    rank: usize,
+    density: f64,
+    noise: f64,
+    seed: u64,
+) -> Planted {
     let mut rng = SeededRng::new(seed);
-    let draw = |rng: &mut SeededRng, n: usize| -> Vec<f64> { (0..n).map(|_| rng.next_normal()).collect() };
+    let draw =
+        |rng: &mut SeededRng, n: usize| -> Vec<f64> { (0..n).map(|_| rng.next_normal()).collect() };
     let users = draw(&mut rng, n_users * rank);
     let items = draw(&mut rng, n_items * rank);
     let user_bias = draw(&mut rng, n_users);
@@ -25,7 +33,10 @@ pub fn planted(n_users: usize, n_items: usize, rank: usize, density: f64, noise:
                 continue;
             }
             let signal: f64 = (0..rank).map(|d| users[u * rank + d] * items[i * rank + d]).sum();
-            let value = 3.5 + 0.3 * user_bias[u] + 0.3 * item_bias[i] + signal / (rank as f64).sqrt()
+            let value = 3.5
+                + 0.3 * user_bias[u]
+                + 0.3 * item_bias[i]
+                + signal / (rank as f64).sqrt()
                 + noise * rng.next_normal();
             let target = if rng.next_f64() < 0.2 { &mut test } else { &mut train };
             target.push(u, i, value as f32);

@@ -54,7 +54,8 @@ fn reference_row(
         Regularization::Fixed => 1.0,
         Regularization::ScaledByCount => n,
     };
-    let v = |j: u32| -> Vec<f64> { other[j as usize * k..][..k].iter().map(|&x| x as f64).collect() };
+    let v =
+        |j: u32| -> Vec<f64> { other[j as usize * k..][..k].iter().map(|&x| x as f64).collect() };
     let residual = |j: u32, r: f32| r as f64 - mean - other_bias[j as usize] as f64;
 
     let mut bias_sum = 0.0;
@@ -95,7 +96,12 @@ fn every_row_update_equals_a_dense_direct_solve() {
     let p = planted(40, 30, 3, 0.5, 0.3, 1);
     for params in [
         AlsParams { factors: 6, ..AlsParams::seed_formulation() },
-        AlsParams { factors: 6, global_mean: true, regularization: Regularization::ScaledByCount, ..AlsParams::default() },
+        AlsParams {
+            factors: 6,
+            global_mean: true,
+            regularization: Regularization::ScaledByCount,
+            ..AlsParams::default()
+        },
     ] {
         let mut trainer = Trainer::new(data(&p), &params).unwrap();
         trainer.update_items().unwrap();
@@ -106,16 +112,30 @@ fn every_row_update_equals_a_dense_direct_solve() {
         trainer.update_items().unwrap();
         let after_items = trainer.factors().clone();
         for item in 0..p.by_item.n_rows() {
-            let (bias, vector) = reference_row(&p.by_item, item, &before.user, &before.user_bias,
-                before.item_vector(item), before.global_mean as f64, &params);
+            let (bias, vector) = reference_row(
+                &p.by_item,
+                item,
+                &before.user,
+                &before.user_bias,
+                before.item_vector(item),
+                before.global_mean as f64,
+                &params,
+            );
             assert_close(&[after_items.item_bias[item]], &[bias], &format!("item {item} bias"));
             assert_close(after_items.item_vector(item), &vector, &format!("item {item}"));
         }
         trainer.update_users().unwrap();
         let after_users = trainer.factors();
         for user in 0..p.by_user.n_rows() {
-            let (bias, vector) = reference_row(&p.by_user, user, &after_items.item, &after_items.item_bias,
-                after_items.user_vector(user), after_items.global_mean as f64, &params);
+            let (bias, vector) = reference_row(
+                &p.by_user,
+                user,
+                &after_items.item,
+                &after_items.item_bias,
+                after_items.user_vector(user),
+                after_items.global_mean as f64,
+                &params,
+            );
             assert_close(&[after_users.user_bias[user]], &[bias], &format!("user {user} bias"));
             assert_close(after_users.user_vector(user), &vector, &format!("user {user}"));
         }
@@ -136,7 +156,10 @@ fn the_objective_never_rises_between_half_epochs() {
             }
             let current = trainer.objective();
             // f32 storage allows a rise of a few ulps of the objective, nothing more.
-            assert!(current <= previous * (1.0 + 1e-6), "half-epoch {half}: {previous} -> {current}");
+            assert!(
+                current <= previous * (1.0 + 1e-6),
+                "half-epoch {half}: {previous} -> {current}"
+            );
             previous = current;
         }
     }
@@ -183,9 +206,12 @@ fn extreme_parameters_and_empty_rows_never_give_nan() {
     let by_user = Csr::from_triplets(4, 5, &[0, 1, 1, 2, 2], &[0, 0, 1, 2, 3], &[3.0; 5]).unwrap();
     let by_item = by_user.transpose();
     let data = TrainData { by_user: &by_user, by_item: &by_item, held_out: None };
-    for (lambda, tau, gamma) in [(1e-12, 1e-12, 0.0), (1e6, 1e-6, 1e6), (1e-3, 1e6, 1e6), (1.0, 1e-30, 0.0)] {
+    for (lambda, tau, gamma) in
+        [(1e-12, 1e-12, 0.0), (1e6, 1e-6, 1e6), (1e-3, 1e6, 1e6), (1.0, 1e-30, 0.0)]
+    {
         for global_mean in [false, true] {
-            let params = AlsParams { lambda, tau, gamma, global_mean, epochs: 5, ..AlsParams::default() };
+            let params =
+                AlsParams { lambda, tau, gamma, global_mean, epochs: 5, ..AlsParams::default() };
             let outcome = fit(data, &params, |_| ControlFlow::Continue(())).unwrap();
             let f = &outcome.factors;
             let all = f.user.iter().chain(&f.item).chain(&f.user_bias).chain(&f.item_bias);
@@ -213,7 +239,11 @@ fn early_stopping_keeps_the_best_epoch() {
     let mut seen = 0;
     let stopped = fit(data(&p), &AlsParams { epochs: 10, ..AlsParams::default() }, |_| {
         seen += 1;
-        if seen == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        if seen == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     })
     .unwrap();
     assert_eq!(stopped.history.len(), 3);

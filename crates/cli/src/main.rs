@@ -39,6 +39,8 @@ enum Command {
     Train(commands::train::Args),
     /// Evaluate a model on the cache's test split.
     Eval(commands::eval::Args),
+    /// Search lam, tau, gamma and k on a validation split carved from train.
+    Tune(commands::tune::Args),
     /// Draw training curves and the item-factor projection as PNG files.
     Plot(commands::plot::Args),
 }
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Plot(args) => commands::plot::run(args),
+        Command::Tune(args) => commands::tune::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -173,6 +173,15 @@ fn features_of_a_cache_without_movielens_exits_1() {
 }
 
 #[test]
+fn an_out_folder_holding_other_files_exits_1_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = tiny_movielens(dir.path());
+    let output = flash_rec(&["prepare", "--movielens", text(&source), "--out", text(&source)]);
+    assert_fails_with(&output, 1, &["ml-tiny", "refusing to replace it"]);
+    assert!(source.join("ratings.csv").is_file() && source.join("movies.csv").is_file());
+}
+
+#[test]
 fn a_missing_out_is_a_usage_error_with_exit_2() {
     let output = flash_rec(&["prepare", "--ratings", "ratings.csv"]);
     assert_fails_with(&output, 2, &["--out"]);

@@ -11,4 +11,5 @@ pub mod ranking;
 mod rating;
 
 pub use deterministic::sum_in_blocks;
+pub use ranking::{ranking_metrics, RankingMetrics, RankingOptions};
 pub use rating::{rating_errors, RatingErrors};

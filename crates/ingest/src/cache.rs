@@ -51,7 +51,8 @@ pub enum Source {
 pub struct PrepareRequest {
     /// The input.
     pub source: Source,
-    /// The cache directory to create or refresh.
+    /// The cache directory to create or refresh. If it exists it must be a cache (hold a
+    /// `manifest.json`) or an empty directory: anything else is refused, never replaced.
     pub out: PathBuf,
     /// How to read the ratings file(s).
     pub read: ReadOptions,
@@ -74,6 +75,9 @@ pub struct PrepareOutcome {
 ///
 /// Up to date means: same cache version, same options, and every source has the length and
 /// modification time recorded in the manifest. Only the manifest is read for that check.
+///
+/// An existing `out` that is neither a cache nor an empty directory is refused before any
+/// work: publishing the new cache would delete it.
 pub fn prepare(request: &PrepareRequest) -> Result<PrepareOutcome, IngestError> {
     let _span = tracing::info_span!("prepare", out = %request.out.display()).entered();
     validate(request)?;
@@ -101,11 +105,30 @@ fn validate(request: &PrepareRequest) -> Result<(), IngestError> {
     if !(0.0..1.0).contains(&fraction) {
         return Err(IngestError::Options(format!("test fraction {fraction} is not in [0, 1)")));
     }
+    check_replaceable(&request.out)?;
     if let Source::MovieLens(dir) = &request.source {
         if !dir.is_dir() {
             let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
             return Err(IngestError::io(dir, missing));
         }
+    }
+    Ok(())
+}
+
+/// `Ok` if `out` is absent, an empty directory or a cache (it holds a manifest, even a
+/// damaged one); publishing replaces `out` and deletes what it held.
+fn check_replaceable(out: &Path) -> Result<(), IngestError> {
+    let Ok(metadata) = std::fs::metadata(out) else { return Ok(()) };
+    let replaceable = metadata.is_dir()
+        && (out.join(MANIFEST).is_file()
+            || std::fs::read_dir(out).map_err(|e| IngestError::io(out, e))?.next().is_none());
+    if !replaceable {
+        let reason = if metadata.is_dir() {
+            "not a cache (no manifest.json) and not empty; refusing to replace it"
+        } else {
+            "a file, not a cache directory; refusing to replace it"
+        };
+        return Err(IngestError::layout(out, reason));
     }
     Ok(())
 }
@@ -116,7 +139,9 @@ fn fingerprint_of(request: &PrepareRequest) -> Result<Fingerprint, IngestError> 
         Source::MovieLens(dir) => {
             paths.push(dir.join("ratings.csv"));
             paths.push(dir.join("movies.csv"));
-            paths.extend(["tags.csv", "links.csv"].map(|f| dir.join(f)).into_iter().filter(|p| p.exists()));
+            paths.extend(
+                ["tags.csv", "links.csv"].map(|f| dir.join(f)).into_iter().filter(|p| p.exists()),
+            );
             false
         }
         Source::Ratings { ratings, test } => {

@@ -18,7 +18,8 @@ pub(crate) struct ColumnRoles {
 }
 
 impl ColumnRoles {
-    /// Roles from header names, or a message saying which column is missing.
+    /// Roles from header names, or a message saying which column is missing and listing the
+    /// header's names (cut after 120 characters).
     pub fn from_header(names: &[String]) -> Result<Self, String> {
         let find = |aliases: &[&str]| {
             names.iter().position(|name| aliases.contains(&name.trim().to_lowercase().as_str()))
@@ -27,7 +28,7 @@ impl ColumnRoles {
             format!(
                 "header has no {what} column (one of {}); it has {}",
                 aliases.join(", "),
-                names.join(", ")
+                listed(names)
             )
         };
         Ok(ColumnRoles {
@@ -53,6 +54,17 @@ impl ColumnRoles {
                 "{n_fields} fields; a file without a header has user, item, rating[, timestamp]"
             )),
         }
+    }
+}
+
+/// The header's names joined for a message, cut after 120 characters: the "header" of a
+/// binary or one-line file can be megabytes long.
+fn listed(names: &[String]) -> String {
+    const LIMIT: usize = 120;
+    let list = names.join(", ");
+    match list.char_indices().nth(LIMIT) {
+        None => list,
+        Some((cut, _)) => format!("{}...", &list[..cut]),
     }
 }
 

@@ -55,6 +55,9 @@ where
 }
 
 /// Checks one data line; on failure returns the offending text and the rule it breaks.
+///
+/// The rules follow polars', so that a line polars refuses is found here: spaces may lead a
+/// number but not trail it (`' 3'` is read, `'3 '` is refused and quoted as such).
 fn check_line(
     line: &str,
     layout: &DelimitedLayout,
@@ -71,10 +74,10 @@ fn check_line(
     }
 
     let integer = |index: usize, what: &str| -> Result<(), (String, String)> {
-        let text = fields[index].trim();
-        text.parse::<i64>().map(|_| ()).map_err(|_| {
-            (text.to_string(), format!("{what} is not a 64-bit integer"))
-        })
+        let text = fields[index].trim_start();
+        text.parse::<i64>()
+            .map(|_| ())
+            .map_err(|_| (text.to_string(), format!("{what} is not a 64-bit integer")))
     };
     integer(roles.user, "user id")?;
     integer(roles.item, "item id")?;
@@ -82,7 +85,7 @@ fn check_line(
         integer(timestamp, "timestamp")?;
     }
 
-    let text = fields[roles.rating].trim();
+    let text = fields[roles.rating].trim_start();
     let rating: f64 =
         text.parse().map_err(|_| (text.to_string(), "rating is not a number".to_string()))?;
     scale.check(rating).map_err(|reason| (text.to_string(), reason))
@@ -118,5 +121,8 @@ mod tests {
         assert!(reason("1,2,5.5,1").contains("outside the scale"));
         assert!(reason("1,2,-1,1").contains("outside the scale"));
         assert_eq!(reason(""), "empty line");
+        assert!(check_line(" 1, 2, 3.5, 100", &layout(), RatingScale::MOVIELENS).is_ok());
+        assert_eq!(reason("1,2 ,3.5,100"), "item id is not a 64-bit integer");
+        assert_eq!(reason("1,2,3.5 ,100"), "rating is not a number");
     }
 }

@@ -76,15 +76,17 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(IngestError::io(path, e)),
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            IngestError::layout(path, format!("not a flash-rec cache manifest: {e}"))
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| IngestError::layout(path, format!("not a flash-rec cache manifest: {e}")))
     }
 
     /// Writes the manifest atomically.
     pub fn write(&self, path: &Path) -> Result<(), IngestError> {
         let text = serde_json::to_string_pretty(self).expect("a manifest always serialises");
-        flash_matrix::write_atomically(path, |out| std::io::Write::write_all(out, text.as_bytes()))?;
+        flash_matrix::write_atomically(path, |out| {
+            std::io::Write::write_all(out, text.as_bytes())
+        })?;
         Ok(())
     }
 }

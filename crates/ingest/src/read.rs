@@ -58,9 +58,10 @@ pub(crate) fn read_ratings(path: &Path, options: &ReadOptions) -> Result<RawRati
 }
 
 fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, IngestError> {
-    let first_line = read_first_line(path)?
-        .ok_or_else(|| IngestError::layout(path, "the file is empty"))?;
-    let separator = options.separator.unwrap_or(if first_line.contains('\t') { b'\t' } else { b',' });
+    let first_line =
+        read_first_line(path)?.ok_or_else(|| IngestError::layout(path, "the file is empty"))?;
+    let separator =
+        options.separator.unwrap_or(if first_line.contains('\t') { b'\t' } else { b',' });
     let names = split_fields(&first_line, separator);
     let roles = if options.has_header {
         ColumnRoles::from_header(&names)
@@ -93,13 +94,22 @@ fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, Inge
     Ok(raw)
 }
 
+/// The user, item, rating and (if any) timestamp columns of a delimited file, in that order
+/// whatever their order in the file (a header may name them in any order).
 fn polars_read_delimited(
     path: &Path,
     layout: &DelimitedLayout,
     names: &[String],
 ) -> PolarsResult<DataFrame> {
     let roles = &layout.roles;
-    let fields = names.iter().enumerate().map(|(index, name)| {
+    let column_name = |index: usize| {
+        if layout.has_header {
+            PlSmallStr::from(names[index].as_str())
+        } else {
+            PlSmallStr::from(format!("column_{index}"))
+        }
+    };
+    let fields = (0..names.len()).map(|index| {
         let dtype = if index == roles.rating {
             DataType::Float64
         } else if index == roles.user || index == roles.item || Some(index) == roles.timestamp {
@@ -107,11 +117,12 @@ fn polars_read_delimited(
         } else {
             DataType::String
         };
-        let name = if layout.has_header { name.clone() } else { format!("column_{index}") };
-        Field::new(name.into(), dtype)
+        Field::new(column_name(index), dtype)
     });
     let mut projection = vec![roles.user, roles.item, roles.rating];
     projection.extend(roles.timestamp);
+    // polars returns projected columns in file order; `extract` wants them in role order.
+    let in_role_order: Vec<PlSmallStr> = projection.iter().map(|&i| column_name(i)).collect();
 
     CsvReadOptions::default()
         .with_has_header(layout.has_header)
@@ -122,15 +133,18 @@ fn polars_read_delimited(
             parse.with_separator(layout.separator).with_quote_char(Some(b'"'))
         })
         .try_into_reader_with_file_path(Some(path.to_path_buf()))?
-        .finish()
+        .finish()?
+        .select(in_role_order)
 }
 
 fn read_parquet(path: &Path, scale: RatingScale) -> Result<RawRatings, IngestError> {
-    let reader_error = |e: PolarsError| IngestError::Reader { path: path.into(), message: e.to_string() };
+    let reader_error =
+        |e: PolarsError| IngestError::Reader { path: path.into(), message: e.to_string() };
     let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
     let mut frame = ParquetReader::new(file).finish().map_err(reader_error)?;
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
-    let roles = ColumnRoles::from_header(&names).map_err(|reason| IngestError::layout(path, reason))?;
+    let roles =
+        ColumnRoles::from_header(&names).map_err(|reason| IngestError::layout(path, reason))?;
 
     // Cast the needed columns to the types the checks expect, in the roles' order.
     let mut columns = vec![(roles.user, DataType::Int64), (roles.item, DataType::Int64)];
@@ -161,7 +175,7 @@ fn first_cast_failure(column: &Column, dtype: &DataType) -> usize {
     (0..column.len())
         .find(|&row| {
             let original_null = column.get(row).map(|v| v.is_null()).unwrap_or(true);
-            let cast_null = lax.as_ref().and_then(|c| c.get(row).ok()).map_or(true, |v| v.is_null());
+            let cast_null = lax.as_ref().and_then(|c| c.get(row).ok()).is_none_or(|v| v.is_null());
             cast_null && !original_null
         })
         .unwrap_or(0)
@@ -176,7 +190,8 @@ fn extract(
     scale: RatingScale,
 ) -> Result<RawRatings, IngestError> {
     let mut raw = RawRatings { path: path.to_path_buf(), numbering, ..RawRatings::default() };
-    let reader_error = |e: PolarsError| IngestError::Reader { path: path.into(), message: e.to_string() };
+    let reader_error =
+        |e: PolarsError| IngestError::Reader { path: path.into(), message: e.to_string() };
     let columns = frame.get_columns();
     let what = ["user id", "item id", "rating", "timestamp"];
     for (index, column) in columns.iter().enumerate() {
@@ -192,7 +207,12 @@ fn extract(
     raw.ratings = Vec::with_capacity(ratings.len());
     for (row, rating) in ratings.into_no_null_iter().enumerate() {
         if let Err(reason) = scale.check(rating) {
-            return Err(IngestError::bad_value(path, raw.position(row), &rating.to_string(), reason));
+            return Err(IngestError::bad_value(
+                path,
+                raw.position(row),
+                &rating.to_string(),
+                reason,
+            ));
         }
         raw.ratings.push(rating as f32);
     }

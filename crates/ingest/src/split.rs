@@ -1,5 +1,6 @@
 //! From raw ratings to dense train and test matrices: id maps, duplicates, the split.
 
+use flash_matrix::holdout::mark_held_out;
 use flash_matrix::{Csr, SeededRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -73,23 +74,8 @@ pub(crate) fn split_ratings(
     let mut in_test: Vec<bool> = Vec::new();
     for user in 0..users.len() {
         let range = grouped.offsets[user] as usize..grouped.offsets[user + 1] as usize;
-        let n = range.len();
-        let n_test = held_out_count(n, options.test_fraction);
-
-        // Partial Fisher-Yates over positions picks n_test of them uniformly.
-        positions.clear();
-        positions.extend(0..n as u32);
         let mut rng = SeededRng::for_stream(options.seed, users.id_of(user as u32) as u64);
-        for i in 0..n_test {
-            let j = i + rng.below((n - i) as u64) as usize;
-            positions.swap(i, j);
-        }
-        in_test.clear();
-        in_test.resize(n, false);
-        for &position in &positions[..n_test] {
-            in_test[position as usize] = true;
-        }
-
+        mark_held_out(range.len(), options.test_fraction, &mut rng, &mut positions, &mut in_test);
         for (offset, &row) in grouped.rows[range.clone()].iter().enumerate() {
             let item = grouped.items[range.start + offset];
             let target = if in_test[offset] { &mut test } else { &mut train };
@@ -141,14 +127,6 @@ pub(crate) fn given_split(
     Ok(SplitRatings { users, items, train, test, duplicates_dropped: dropped })
 }
 
-/// How many of a user's `n` ratings go to test.
-fn held_out_count(n: usize, fraction: f64) -> usize {
-    if n < 2 || fraction <= 0.0 {
-        return 0;
-    }
-    ((fraction * n as f64).round() as usize).clamp(1, n - 1)
-}
-
 fn group_by_user(
     raw: &RawRatings,
     users: &IdMap,
@@ -180,9 +158,7 @@ fn group_by_user(
     let outcomes: Vec<(usize, Option<(u32, u32)>)> = segments
         .into_par_iter()
         .map(|segment| {
-            segment.sort_unstable_by_key(|&row| {
-                (dense_items[row as usize], timestamp(row), row)
-            });
+            segment.sort_unstable_by_key(|&row| (dense_items[row as usize], timestamp(row), row));
             compact_duplicates(segment, &dense_items)
         })
         .collect();
@@ -287,6 +263,7 @@ impl MatrixParts {
 mod tests {
     use super::*;
     use crate::raw::RowNumbering;
+    use flash_matrix::holdout::held_out_count;
 
     fn raw(triples: &[(i64, i64, f32)], timestamps: Option<Vec<i64>>) -> RawRatings {
         RawRatings {
@@ -300,23 +277,13 @@ mod tests {
     }
 
     #[test]
-    fn held_out_counts_follow_the_rule() {
-        assert_eq!(held_out_count(1, 0.2), 0);
-        assert_eq!(held_out_count(2, 0.2), 1);
-        assert_eq!(held_out_count(10, 0.2), 2);
-        assert_eq!(held_out_count(12, 0.2), 2);
-        assert_eq!(held_out_count(13, 0.2), 3);
-        assert_eq!(held_out_count(3, 0.9), 2);
-        assert_eq!(held_out_count(10, 0.0), 0);
-    }
-
-    #[test]
     fn latest_duplicate_wins_and_is_counted() {
         let r = raw(&[(1, 5, 1.0), (1, 5, 4.0), (1, 5, 2.0)], Some(vec![10, 30, 20]));
-        let split = split_ratings(&r, DuplicatePolicy::KeepLatest, SplitOptions {
-            test_fraction: 0.0,
-            seed: 1,
-        })
+        let split = split_ratings(
+            &r,
+            DuplicatePolicy::KeepLatest,
+            SplitOptions { test_fraction: 0.0, seed: 1 },
+        )
         .unwrap();
         assert_eq!(split.duplicates_dropped, 2);
         assert_eq!(split.train.values(), &[4.0]);

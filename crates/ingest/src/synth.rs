@@ -49,7 +49,10 @@ impl SynthSpec {
             return fail("synthetic data needs at least one user and one item".into());
         }
         if self.ratings < self.users {
-            return fail(format!("{} ratings cannot give each of {} users one", self.ratings, self.users));
+            return fail(format!(
+                "{} ratings cannot give each of {} users one",
+                self.ratings, self.users
+            ));
         }
         let capacity = self.users as u128 * max_degree(self.items) as u128;
         if self.ratings as u128 > capacity {
@@ -88,7 +91,8 @@ pub fn generate(spec: &SynthSpec, out: &Path) -> Result<usize, IngestError> {
         for &item in &chosen {
             let rating = catalogue.rating(item, &factors, bias, &mut rng);
             let timestamp = 1_000_000_000 + written as i64;
-            sink.push(user as i64 + 1, item as i64 + 1, rating, timestamp).map_err(|e| sink_error(out, e))?;
+            sink.push(user as i64 + 1, item as i64 + 1, rating, timestamp)
+                .map_err(|e| sink_error(out, e))?;
             written += 1;
         }
     }
@@ -110,9 +114,8 @@ fn max_degree(items: usize) -> usize {
 /// Power-law degrees, at least 1 and at most a third of the catalogue, summing to `ratings`.
 fn user_degrees(spec: &SynthSpec) -> Vec<u32> {
     let mut rng = SeededRng::for_stream(spec.seed, 0);
-    let raw: Vec<f64> = (0..spec.users)
-        .map(|_| (1.0 - rng.next_f64()).powf(-1.0 / USER_DEGREE_EXPONENT))
-        .collect();
+    let raw: Vec<f64> =
+        (0..spec.users).map(|_| (1.0 - rng.next_f64()).powf(-1.0 / USER_DEGREE_EXPONENT)).collect();
     let cap = max_degree(spec.items) as f64;
     let mut scale = spec.ratings as f64 / raw.iter().sum::<f64>();
     let mut degrees = Vec::new();
@@ -196,10 +199,17 @@ impl Catalogue {
         chosen.sort_unstable();
     }
 
-    fn rating(&self, item: u32, user_factors: &[f64; RANK], user_bias: f64, rng: &mut SeededRng) -> f64 {
+    fn rating(
+        &self,
+        item: u32,
+        user_factors: &[f64; RANK],
+        user_bias: f64,
+        rng: &mut SeededRng,
+    ) -> f64 {
         let item = item as usize;
         let signal: f64 = user_factors.iter().zip(&self.factors[item]).map(|(a, b)| a * b).sum();
-        let value = GLOBAL_MEAN + user_bias + self.bias[item] + signal + rng.next_normal() * NOISE_SD;
+        let value =
+            GLOBAL_MEAN + user_bias + self.bias[item] + signal + rng.next_normal() * NOISE_SD;
         ((value * 2.0).round() / 2.0).clamp(0.5, 5.0)
     }
 }
@@ -216,7 +226,8 @@ impl AliasTable {
         let total: f64 = weights.iter().sum();
         let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
         let mut alias = vec![0u32; n];
-        let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| scaled[i] < 1.0);
         while let (Some(s), Some(&l)) = (small.pop(), large.last()) {
             alias[s] = l as u32;
             scaled[l] -= 1.0 - scaled[s];

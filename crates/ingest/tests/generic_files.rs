@@ -9,7 +9,7 @@ use common::{
     all_triples, assert_mentions, prepare_and_open, refused, sort, train_and_test, without_test,
     Scratch, Triple,
 };
-use flash_ingest::{prepare, DuplicatePolicy, RatingScale, Source};
+use flash_ingest::{prepare, DuplicatePolicy, PrepareRequest, RatingScale, Source};
 use polars::prelude::*;
 
 /// The ratings every small file of this test describes, in file order.
@@ -31,11 +31,10 @@ fn lines(separator: &str, end: &str, timestamps: bool) -> String {
     text
 }
 
-/// Prepares `name` of `scratch` with nothing held out and returns every rating read.
-fn read_back(scratch: &Scratch, request: flash_ingest::PrepareRequest) -> Vec<Triple> {
+/// Prepares `request` with nothing held out and returns every rating read, sorted.
+fn read_back(request: PrepareRequest) -> Vec<Triple> {
     let (outcome, dataset) = prepare_and_open(&without_test(request));
     assert_eq!(outcome.manifest.summary.train_ratings, dataset.train_by_user.nnz());
-    assert!(scratch.cache.exists());
     all_triples(&dataset)
 }
 
@@ -43,7 +42,7 @@ fn read_back(scratch: &Scratch, request: flash_ingest::PrepareRequest) -> Vec<Tr
 fn a_headed_csv_without_timestamp_is_read_by_its_column_names() {
     let scratch = Scratch::new();
     scratch.write("r.csv", format!("user_id,item_id,rating\n{}", lines(",", "\n", false)));
-    assert_eq!(read_back(&scratch, scratch.request("r.csv")), RATINGS);
+    assert_eq!(read_back(scratch.request("r.csv")), RATINGS);
 }
 
 #[test]
@@ -54,7 +53,26 @@ fn columns_are_found_by_name_in_any_order_and_case() {
         text.push_str(&format!("{rating},1,{item},{user}\n"));
     }
     scratch.write("r.csv", text);
-    assert_eq!(read_back(&scratch, scratch.request("r.csv")), RATINGS);
+    assert_eq!(read_back(scratch.request("r.csv")), RATINGS);
+}
+
+#[test]
+fn an_item_column_before_the_user_column_is_not_read_as_users() {
+    // Both id columns are integers: a mix-up would go unnoticed by the types.
+    let scratch = Scratch::new();
+    let mut text = String::from("movieId,userId,rating\n");
+    for (user, item, rating) in RATINGS {
+        text.push_str(&format!("{item},{user},{rating}\n"));
+    }
+    scratch.write("r.csv", text);
+    assert_eq!(read_back(scratch.request("r.csv")), RATINGS);
+}
+
+#[test]
+fn spaces_before_the_values_are_allowed() {
+    let scratch = Scratch::new();
+    scratch.write("r.csv", format!("userId, movieId, rating\n{}", lines(", ", "\n", false)));
+    assert_eq!(read_back(scratch.request("r.csv")), RATINGS);
 }
 
 #[test]
@@ -64,7 +82,7 @@ fn a_tsv_without_header_is_read_as_user_item_rating_timestamp() {
     scratch.write("u1.base", lines("\t", "\n", true));
     let mut request = scratch.request("u1.base");
     request.read.has_header = false;
-    assert_eq!(read_back(&scratch, request), RATINGS);
+    assert_eq!(read_back(request), RATINGS);
 }
 
 #[test]
@@ -105,7 +123,7 @@ fn a_parquet_file_is_read_by_its_column_names() {
     let mut frame = ratings_frame();
     frame.with_column(Column::new("timestamp".into(), [7i64; 6])).unwrap();
     write_parquet(&scratch.input.join("r.parquet"), frame);
-    assert_eq!(read_back(&scratch, scratch.request("r.parquet")), RATINGS);
+    assert_eq!(read_back(scratch.request("r.parquet")), RATINGS);
 }
 
 #[test]
@@ -119,7 +137,7 @@ fn parquet_integer_ratings_and_narrow_ids_are_widened() {
     .unwrap();
     write_parquet(&scratch.input.join("r.pq"), frame);
     let expected = [(1, 10, 4.0), (1, 20, 3.0), (2, 10, 5.0)];
-    assert_eq!(read_back(&scratch, scratch.request("r.pq")), expected);
+    assert_eq!(read_back(scratch.request("r.pq")), expected);
 }
 
 #[test]
@@ -170,7 +188,7 @@ fn a_scale_of_one_to_ten_accepts_seven_and_refuses_eleven() {
 
     let mut good = scratch.request("good.csv");
     good.read.scale = scale;
-    assert_eq!(read_back(&scratch, good), [(1, 1, 7.0), (1, 2, 10.0), (2, 1, 1.0)]);
+    assert_eq!(read_back(good), [(1, 1, 7.0), (1, 2, 10.0), (2, 1, 1.0)]);
 }
 
 #[test]
@@ -178,7 +196,7 @@ fn crlf_line_ends_are_read_like_lf() {
     let scratch = Scratch::new();
     let header = "userId,movieId,rating,timestamp\r\n";
     scratch.write("r.csv", format!("{header}{}", lines(",", "\r\n", true)));
-    assert_eq!(read_back(&scratch, scratch.request("r.csv")), RATINGS);
+    assert_eq!(read_back(scratch.request("r.csv")), RATINGS);
 }
 
 #[test]
@@ -188,7 +206,7 @@ fn crlf_without_timestamp_keeps_the_rating_clean() {
     scratch.write("r.tsv", lines("\t", "\r\n", false));
     let mut request = scratch.request("r.tsv");
     request.read.has_header = false;
-    assert_eq!(read_back(&scratch, request), RATINGS);
+    assert_eq!(read_back(request), RATINGS);
 }
 
 #[test]
@@ -196,7 +214,7 @@ fn a_utf8_byte_order_mark_before_the_header_is_ignored() {
     let scratch = Scratch::new();
     let text = format!("\u{feff}userId,movieId,rating\r\n{}", lines(",", "\r\n", false));
     scratch.write("r.csv", text);
-    assert_eq!(read_back(&scratch, scratch.request("r.csv")), RATINGS);
+    assert_eq!(read_back(scratch.request("r.csv")), RATINGS);
 }
 
 #[test]
@@ -205,7 +223,7 @@ fn a_utf8_byte_order_mark_before_headerless_data_is_ignored() {
     scratch.write("r.csv", format!("\u{feff}{}", lines(",", "\n", false)));
     let mut request = scratch.request("r.csv");
     request.read.has_header = false;
-    assert_eq!(read_back(&scratch, request), RATINGS);
+    assert_eq!(read_back(request), RATINGS);
 }
 
 #[test]
@@ -251,21 +269,26 @@ fn refused_duplicates_name_the_ids_and_both_lines() {
 }
 
 #[test]
-fn the_split_of_a_generic_file_keeps_every_rating_once() {
+fn the_split_of_a_generic_file_puts_each_rating_in_train_or_test_once() {
     let scratch = Scratch::new();
     let mut text = String::from("user,item,rating\n");
+    let mut expected = Vec::new();
     for user in 1..=40 {
         for item in 1..=(user % 9 + 1) {
-            text.push_str(&format!("{user},{},{}\n", item * 3, 1 + (user + item) % 5));
+            let rating = 1 + (user + item) % 5;
+            text.push_str(&format!("{user},{},{rating}\n", item * 3));
+            expected.push((user, item * 3, rating as f32));
         }
     }
     scratch.write("r.csv", text);
     let (outcome, dataset) = prepare_and_open(&scratch.request("r.csv"));
     let (train, test) = train_and_test(&dataset);
-    assert!(!test.is_empty());
-    let mut both = train.clone();
-    both.extend(&test);
-    let total = outcome.manifest.summary.train_ratings + outcome.manifest.summary.test_ratings;
-    assert_eq!(sort(both).len(), total);
+
+    assert_eq!(test.len(), outcome.manifest.summary.test_ratings);
+    // 40 users with 1 to 9 ratings: all but the 4 with one rating hold out at least one.
+    assert!(test.len() >= 36, "{} test ratings", test.len());
+    let pair = |t: &Triple| (t.0, t.1);
+    assert!(test.iter().all(|t| !train.iter().any(|r| pair(r) == pair(t))));
+    assert_eq!(all_triples(&dataset), sort(expected));
     assert!(!prepare(&scratch.request("r.csv")).unwrap().rebuilt);
 }

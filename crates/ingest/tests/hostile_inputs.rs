@@ -80,6 +80,18 @@ fn an_item_id_beyond_64_bits_is_refused_with_its_line_and_value() {
 }
 
 #[test]
+fn a_space_after_an_id_is_refused_with_its_line_and_value() {
+    let message = refuse_csv(with_bad_fourth_line("1,30 ,4.0,5"));
+    assert_mentions(&message, &["line 4", "'30 '", "item id is not a 64-bit integer"]);
+}
+
+#[test]
+fn a_space_after_a_rating_is_refused_with_its_line_and_value() {
+    let message = refuse_csv(with_bad_fourth_line("1,30,4.0 ,5"));
+    assert_mentions(&message, &["line 4", "'4.0 '", "rating is not a number"]);
+}
+
+#[test]
 fn a_nan_rating_is_refused_with_its_line_and_value() {
     let message = refuse_csv(with_bad_fourth_line("1,30,NaN,5"));
     assert_mentions(&message, &["line 4", "'NaN'", "not finite"]);
@@ -219,6 +231,36 @@ fn a_failed_prepare_keeps_the_previous_cache() {
     assert_mentions(&message, &["stale cache", "ratings.csv"]);
 }
 
+#[test]
+fn an_out_folder_that_is_not_a_cache_is_refused_and_kept() {
+    let scratch = Scratch::new();
+    scratch.write("ratings.csv", format!("{HEADER}1,10,4.0,1\n1,20,3.0,2\n"));
+    // Preparing into the source folder itself would delete the sources.
+    let mut request = scratch.request("ratings.csv");
+    request.out = scratch.input.clone();
+    let message = prepare(&request).unwrap_err().to_string();
+    let input = scratch.input.display().to_string();
+    assert_mentions(&message, &[&input, "not a cache", "refusing to replace it"]);
+    assert!(scratch.input.join("ratings.csv").is_file());
+
+    let file = scratch.write("notes.txt", "keep me");
+    request.out = file.clone();
+    let message = prepare(&request).unwrap_err().to_string();
+    assert_mentions(&message, &["notes.txt", "a file", "refusing to replace it"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+#[test]
+fn an_empty_out_folder_or_an_old_cache_is_replaced() {
+    let scratch = Scratch::new();
+    scratch.write("ratings.csv", format!("{HEADER}1,10,4.0,1\n1,20,3.0,2\n"));
+    std::fs::create_dir_all(&scratch.cache).unwrap();
+    prepare_and_open(&scratch.request("ratings.csv"));
+    // A cache whose manifest is damaged is still a cache: it is rebuilt.
+    std::fs::write(scratch.cache.join("manifest.json"), "garbage").unwrap();
+    assert!(prepare(&scratch.request("ratings.csv")).unwrap().rebuilt);
+}
+
 /// A small prepared cache; returns the scratch folder that owns it.
 fn prepared_cache() -> Scratch {
     let scratch = Scratch::new();
@@ -248,9 +290,9 @@ fn train_file(scratch: &Scratch) -> PathBuf {
 fn a_truncated_matrix_file_is_named() {
     let scratch = prepared_cache();
     let path = train_file(&scratch);
-    for keep in [0, 10, 63, 64, 200] {
-        let bytes = std::fs::read(&path).unwrap();
-        std::fs::write(&path, &bytes[..keep.min(bytes.len() - 1)]).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    for keep in [0, 10, 63, 64, 200, good.len() - 1] {
+        std::fs::write(&path, &good[..keep]).unwrap();
         assert_mentions(&open_error(&scratch.cache), &["train.by_user.bin"]);
     }
 }

@@ -70,7 +70,8 @@ pub fn write(
         hasher.update(section);
         hasher.update(padding(section.len()));
     }
-    let payload_len = table.len() + sections.iter().map(|s| s.len().next_multiple_of(8)).sum::<usize>();
+    let payload_len =
+        table.len() + sections.iter().map(|s| s.len().next_multiple_of(8)).sum::<usize>();
 
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);

@@ -21,6 +21,7 @@ mod atomic;
 pub mod container;
 mod csr;
 mod error;
+pub mod holdout;
 mod ids;
 mod mmap;
 mod rng;

@@ -71,7 +71,14 @@ impl Canvas {
     }
 
     /// A straight line `thickness` pixels wide; with `dash = Some(n)` drawn n on, n off.
-    pub fn line(&mut self, from: (i32, i32), to: (i32, i32), color: Rgb, thickness: i32, dash: Option<i32>) {
+    pub fn line(
+        &mut self,
+        from: (i32, i32),
+        to: (i32, i32),
+        color: Rgb,
+        thickness: i32,
+        dash: Option<i32>,
+    ) {
         let (dx, dy) = (to.0 - from.0, to.1 - from.1);
         let steps = dx.abs().max(dy.abs()).max(1);
         let radius = (thickness - 1) / 2;
@@ -97,7 +104,11 @@ impl Canvas {
                     if bits & (1 << col) != 0 {
                         for sy in 0..scale {
                             for sx in 0..scale {
-                                self.set(left + col * scale + sx, y + row as i32 * scale + sy, color);
+                                self.set(
+                                    left + col * scale + sx,
+                                    y + row as i32 * scale + sy,
+                                    color,
+                                );
                             }
                         }
                     }
@@ -165,7 +176,8 @@ mod tests {
         let mut canvas = Canvas::new(3, 2);
         canvas.set(1, 1, Rgb(10, 20, 30));
         canvas.save_png(&path).unwrap();
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
         reader.next_frame(&mut buffer).unwrap();

@@ -173,11 +173,18 @@ impl Panel {
         let x_label_x = frame.left + (frame.width - text_width(&self.x_label, TEXT_SCALE)) / 2;
         canvas.text(x_label_x, bottom + 24, &self.x_label, Rgb::BLACK, TEXT_SCALE);
         let y_label_y = frame.top + (frame.height + text_width(&self.y_label, TEXT_SCALE)) / 2;
-        canvas.text_vertical(frame.left - MARGIN_LEFT + 6, y_label_y, &self.y_label, Rgb::BLACK, TEXT_SCALE);
+        canvas.text_vertical(
+            frame.left - MARGIN_LEFT + 6,
+            y_label_y,
+            &self.y_label,
+            Rgb::BLACK,
+            TEXT_SCALE,
+        );
     }
 
     fn draw_legend(&self, canvas: &mut Canvas, frame: &Frame) {
-        let widest = self.series.iter().map(|s| text_width(&s.name, SMALL_SCALE)).max().unwrap_or(0);
+        let widest =
+            self.series.iter().map(|s| text_width(&s.name, SMALL_SCALE)).max().unwrap_or(0);
         let x = frame.left + frame.width - widest - 28;
         for (row, series) in self.series.iter().enumerate() {
             let y = frame.top + 8 + row as i32 * (GLYPH + 6);
@@ -188,7 +195,8 @@ impl Panel {
 }
 
 fn draw_series(canvas: &mut Canvas, frame: &Frame, series: &Series) {
-    let pixels: Vec<(i32, i32)> = series.points.iter().map(|&(x, y)| (frame.px(x), frame.py(y))).collect();
+    let pixels: Vec<(i32, i32)> =
+        series.points.iter().map(|&(x, y)| (frame.px(x), frame.py(y))).collect();
     match series.style {
         SeriesStyle::Line => {
             for pair in pixels.windows(2) {
@@ -240,7 +248,9 @@ mod tests {
         // The dashed red line crosses the middle of the plot area.
         let middle = MARGIN_TOP + (300 - MARGIN_TOP - MARGIN_BOTTOM) / 2;
         let red = (MARGIN_LEFT..380)
-            .filter(|&x| (middle - 2..=middle + 2).any(|y| canvas.pixel(x, y) == Some(Rgb(255, 0, 0))))
+            .filter(|&x| {
+                (middle - 2..=middle + 2).any(|y| canvas.pixel(x, y) == Some(Rgb(255, 0, 0)))
+            })
             .count();
         assert!(red > 100, "{red} red pixels");
     }

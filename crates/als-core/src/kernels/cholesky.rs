@@ -71,7 +71,8 @@ mod tests {
                 a[i * k + i] += 1.0;
             }
             let x: Vec<f64> = (0..k).map(|_| rng.next_normal()).collect();
-            let mut b: Vec<f64> = (0..k).map(|i| (0..k).map(|j| a[i * k + j] * x[j]).sum()).collect();
+            let mut b: Vec<f64> =
+                (0..k).map(|i| (0..k).map(|j| a[i * k + j] * x[j]).sum()).collect();
             cholesky_solve(&mut a.clone(), &mut b, k).unwrap();
             for (got, want) in b.iter().zip(&x) {
                 assert!((got - want).abs() < 1e-8 * (1.0 + want.abs()), "k {k}: {got} vs {want}");

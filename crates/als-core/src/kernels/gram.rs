@@ -88,9 +88,8 @@ mod tests {
     fn long_rows_stay_within_1e_6_of_f64() {
         let k = 16;
         let mut rng = SeededRng::new(11);
-        let vectors: Vec<Vec<f32>> = (0..20_000)
-            .map(|_| (0..k).map(|_| rng.next_normal() as f32).collect())
-            .collect();
+        let vectors: Vec<Vec<f32>> =
+            (0..20_000).map(|_| (0..k).map(|_| rng.next_normal() as f32).collect()).collect();
         let mut acc = GramAccumulator::new(k);
         let mut reference = vec![0f64; k * k];
         for v in &vectors {

@@ -21,9 +21,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let dataset = Dataset::open(&args.data)?;
-    let features = dataset
-        .features()?
-        .ok_or_else(|| anyhow!("{} has no movie features (not prepared from MovieLens)", args.data.display()))?;
+    let features = dataset.features()?.ok_or_else(|| {
+        anyhow!("{} has no movie features (not prepared from MovieLens)", args.data.display())
+    })?;
     let movie = features
         .get(args.movie)
         .ok_or_else(|| anyhow!("movie {} is not in movies.csv", args.movie))?;

@@ -7,6 +7,7 @@ pub mod plot;
 pub mod prepare;
 pub mod synth;
 pub mod train;
+pub mod tune;
 
 use std::path::Path;
 

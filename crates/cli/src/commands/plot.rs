@@ -36,19 +36,23 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let model = Model::load(&args.model)?;
     let curves = args.out.join("training_curves.png");
-    training_figure(&model).save_png(&curves).with_context(|| format!("cannot write {}", curves.display()))?;
+    training_figure(&model)
+        .save_png(&curves)
+        .with_context(|| format!("cannot write {}", curves.display()))?;
     println!("{}", curves.display());
 
     if let Some(data) = &args.data {
         let (dataset, model) = super::open_model_for(data, &args.model)?;
         if let Some(features) = dataset.features()? {
             let projection = args.out.join("item_factors_pca.png");
-            let degrees: Vec<usize> = (0..dataset.items.len()).map(|i| dataset.train_by_item.row_len(i)).collect();
+            let degrees: Vec<usize> =
+                (0..dataset.items.len()).map(|i| dataset.train_by_item.row_len(i)).collect();
             let genre_of = |item: usize| {
                 let id = dataset.items.id_of(item as u32);
                 features.get(id).and_then(|m| m.genres.first().cloned())
             };
-            projection_figure(&model, &degrees, genre_of).save_png(&projection)
+            projection_figure(&model, &degrees, genre_of)
+                .save_png(&projection)
                 .with_context(|| format!("cannot write {}", projection.display()))?;
             println!("{}", projection.display());
         }
@@ -71,8 +75,16 @@ pub fn training_figure(model: &Model) -> Figure {
             line_series("test RMSE", points(&|e| e.test_rmse), PALETTE[1]),
         ],
         lines: vec![
-            HorizontalLine { y: CINEMATCH_RMSE, label: format!("Cinematch {CINEMATCH_RMSE}"), color: PALETTE[3] },
-            HorizontalLine { y: NETFLIX_PRIZE_RMSE, label: format!("Netflix Prize {NETFLIX_PRIZE_RMSE}"), color: PALETTE[2] },
+            HorizontalLine {
+                y: CINEMATCH_RMSE,
+                label: format!("Cinematch {CINEMATCH_RMSE}"),
+                color: PALETTE[3],
+            },
+            HorizontalLine {
+                y: NETFLIX_PRIZE_RMSE,
+                label: format!("Netflix Prize {NETFLIX_PRIZE_RMSE}"),
+                color: PALETTE[2],
+            },
         ],
     };
     let loss = Panel {
@@ -104,7 +116,8 @@ pub fn projection_figure(
     for &item in &items {
         *counts.entry(genre_of(item).unwrap_or_default()).or_default() += 1;
     }
-    let mut genres: Vec<(String, usize)> = counts.into_iter().filter(|(g, _)| !g.is_empty()).collect();
+    let mut genres: Vec<(String, usize)> =
+        counts.into_iter().filter(|(g, _)| !g.is_empty()).collect();
     genres.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     genres.truncate(COLOURED_GENRES);
 
@@ -118,7 +131,12 @@ pub fn projection_figure(
             style: SeriesStyle::Dots,
         })
         .collect();
-    let mut other = Series { name: "other".into(), points: Vec::new(), color: Rgb(190, 190, 190), style: SeriesStyle::Dots };
+    let mut other = Series {
+        name: "other".into(),
+        points: Vec::new(),
+        color: Rgb(190, 190, 190),
+        style: SeriesStyle::Dots,
+    };
     for (&item, &point) in items.iter().zip(&coordinates) {
         let genre = genre_of(item).unwrap_or_default();
         match genres.iter().position(|(g, _)| *g == genre) {
@@ -147,7 +165,8 @@ fn principal_coordinates(model: &Model, items: &[usize]) -> Vec<(f64, f64)> {
         .collect();
     let n = vectors.len().max(1) as f64;
     let mean: Vec<f64> = (0..k).map(|d| vectors.iter().map(|v| v[d]).sum::<f64>() / n).collect();
-    let centred: Vec<Vec<f64>> = vectors.iter().map(|v| v.iter().zip(&mean).map(|(a, m)| a - m).collect()).collect();
+    let centred: Vec<Vec<f64>> =
+        vectors.iter().map(|v| v.iter().zip(&mean).map(|(a, m)| a - m).collect()).collect();
     let mut covariance = vec![0.0; k * k];
     for v in &centred {
         for a in 0..k {
@@ -171,7 +190,8 @@ fn leading_eigenvector(matrix: &[f64], k: usize, orthogonal_to: Option<&[f64]>) 
                 *v -= overlap * o;
             }
         }
-        let next: Vec<f64> = (0..k).map(|a| (0..k).map(|b| matrix[a * k + b] * vector[b]).sum()).collect();
+        let next: Vec<f64> =
+            (0..k).map(|a| (0..k).map(|b| matrix[a * k + b] * vector[b]).sum()).collect();
         let norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm == 0.0 {
             break;

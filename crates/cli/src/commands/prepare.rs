@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use flash_ingest::{prepare, DuplicatePolicy, PrepareRequest, RatingScale, ReadOptions, Source, SplitOptions};
+use flash_ingest::{
+    prepare, DuplicatePolicy, PrepareRequest, RatingScale, ReadOptions, Source, SplitOptions,
+};
 
 /// Options of `prepare`.
 #[derive(clap::Args)]

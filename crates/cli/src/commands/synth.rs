@@ -27,7 +27,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let spec = SynthSpec { users: args.users, items: args.items, ratings: args.ratings, seed: args.seed };
+    let spec =
+        SynthSpec { users: args.users, items: args.items, ratings: args.ratings, seed: args.seed };
     let started = Instant::now();
     let written = generate(&spec, &args.out)?;
     println!(

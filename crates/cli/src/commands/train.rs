@@ -61,8 +61,11 @@ pub enum RegularizationFlag {
 impl TrainingFlags {
     /// The parameters: the chosen base, then every flag given.
     pub fn params(&self) -> AlsParams {
-        let mut p =
-            if self.seed_formulation { AlsParams::seed_formulation() } else { AlsParams::default() };
+        let mut p = if self.seed_formulation {
+            AlsParams::seed_formulation()
+        } else {
+            AlsParams::default()
+        };
         p.factors = self.factors.unwrap_or(p.factors);
         p.epochs = self.epochs.unwrap_or(p.epochs);
         p.lambda = self.lambda.unwrap_or(p.lambda);
@@ -117,7 +120,10 @@ pub fn run(args: Args) -> Result<()> {
     let bar = progress::bar(params.epochs as u64, args.quiet || args.json, "training");
     let table = !args.json;
     if table {
-        println!("{:>5} {:>14} {:>10} {:>10} {:>8}", "epoch", "loss", "train_rmse", "test_rmse", "seconds");
+        println!(
+            "{:>5} {:>14} {:>10} {:>10} {:>8}",
+            "epoch", "loss", "train_rmse", "test_rmse", "seconds"
+        );
     }
     let outcome = fit(data, &params, |stats| {
         let test = stats.test_rmse.map_or("-".to_string(), |r| format!("{r:.4}"));

@@ -73,7 +73,7 @@ pub fn all_triples(dataset: &Dataset) -> Vec<Triple> {
 
 /// `triples`, sorted by (user, item).
 pub fn sort(mut triples: Vec<Triple>) -> Vec<Triple> {
-    triples.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    triples.sort_by_key(|t| (t.0, t.1));
     triples
 }
 
