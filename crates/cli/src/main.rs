@@ -39,6 +39,12 @@ enum Command {
     Train(commands::train::Args),
     /// Evaluate a model on the cache's test split.
     Eval(commands::eval::Args),
+    /// Top-K movies for a user, or for a new user from a few ratings (--rate).
+    Recommend(commands::recommend::Args),
+    /// Movies most similar to a movie (cosine of item factors).
+    Similar(commands::recommend::SimilarArgs),
+    /// Top-K for every user, written to CSV or Parquet.
+    RecommendAll(commands::recommend_all::Args),
     /// Search lam, tau, gamma and k on a validation split carved from train.
     Tune(commands::tune::Args),
     /// Draw training curves and the item-factor projection as PNG files.
@@ -57,6 +63,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Plot(args) => commands::plot::run(args),
         Command::Tune(args) => commands::tune::run(args),
+        Command::Recommend(args) => commands::recommend::run(args),
+        Command::Similar(args) => commands::recommend::run_similar(args),
+        Command::RecommendAll(args) => commands::recommend_all::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ mod columns;
 mod data_dir;
 mod diagnose;
 mod error;
+mod export;
 mod fingerprint;
 mod manifest;
 mod movies;
@@ -29,6 +30,7 @@ mod text;
 
 pub use cache::{prepare, Dataset, PrepareOutcome, PrepareRequest, Source};
 pub use data_dir::{dataset_for_test, locate_dataset, DATA_DIR_VARIABLE, REQUIRE_DATA_VARIABLE};
+pub use export::RecommendationTable;
 pub use error::{IngestError, Position};
 pub use fingerprint::SourceStamp;
 pub use flash_matrix::IdMap;

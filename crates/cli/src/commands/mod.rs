@@ -1,10 +1,13 @@
 //! One module per subcommand.
 
+pub mod catalogue;
 pub mod eval;
 pub mod features;
 pub mod info;
 pub mod plot;
 pub mod prepare;
+pub mod recommend;
+pub mod recommend_all;
 pub mod synth;
 pub mod train;
 pub mod tune;
