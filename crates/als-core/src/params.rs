@@ -56,11 +56,11 @@ impl Default for AlsParams {
     /// The shipped defaults (see docs/defaults.md for the validation runs behind them).
     fn default() -> Self {
         AlsParams {
-            factors: 32,
+            factors: 64,
             epochs: 20,
             lambda: 1.0,
-            tau: 0.08,
-            gamma: 0.2,
+            tau: 0.19,
+            gamma: 0.14,
             global_mean: true,
             regularization: Regularization::ScaledByCount,
             seed: 42,

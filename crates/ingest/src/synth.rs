@@ -26,7 +26,9 @@ const SIGNAL_SD: f64 = 0.6;
 const NOISE_SD: f64 = 0.6;
 /// Power-law exponents of the degree tails (smaller is heavier).
 const USER_DEGREE_EXPONENT: f64 = 1.4;
-const ITEM_POPULARITY_EXPONENT: f64 = 1.0;
+const ITEM_POPULARITY_EXPONENT: f64 = 2.0;
+/// Rank offset of the popularity law: the most popular item gets about 1% of all ratings.
+const ITEM_POPULARITY_OFFSET: f64 = 100.0;
 const PARQUET_BATCH_ROWS: usize = 1 << 20;
 
 /// What to generate.
@@ -162,7 +164,7 @@ impl Catalogue {
             ranks.swap(i, rng.below(i as u64 + 1) as usize);
         }
         let weights: Vec<f64> =
-            ranks.iter().map(|&r| (r as f64 + 10.0).powf(-ITEM_POPULARITY_EXPONENT)).collect();
+            ranks.iter().map(|&r| (r as f64 + ITEM_POPULARITY_OFFSET).powf(-ITEM_POPULARITY_EXPONENT)).collect();
         let bias = (0..spec.items).map(|_| rng.next_normal() * ITEM_BIAS_SD).collect();
         let factors = (0..spec.items)
             .map(|_| std::array::from_fn(|_| rng.next_normal() * factor_sd()))
