@@ -1,74 +1,9 @@
 //! `flash-rec prepare`, `info` and `features` as a user runs them: exit codes (0 success,
 //! 1 failed work, 2 bad usage), messages on stderr, JSON on stdout.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
-
-/// Runs `flash-rec` with `args`.
-fn flash_rec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flash-rec")).args(args).output().expect("flash-rec runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Asserts that `output` succeeded and returns its stdout as JSON.
-#[track_caller]
-fn json_of(output: &Output) -> Value {
-    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(output));
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-#[track_caller]
-fn assert_fails_with(output: &Output, code: i32, parts: &[&str]) {
-    let message = stderr(output);
-    assert_eq!(output.status.code(), Some(code), "stderr: {message}");
-    for part in parts {
-        assert!(message.contains(part), "'{part}' missing from stderr: {message}");
-    }
-}
-
-fn text(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
-/// A tiny MovieLens folder: three users, three movies, features of movie 1.
-fn tiny_movielens(root: &Path) -> PathBuf {
-    let dir = root.join("ml-tiny");
-    std::fs::create_dir(&dir).unwrap();
-    let files = [
-        (
-            "ratings.csv",
-            "userId,movieId,rating,timestamp\n1,1,4.0,10\n1,2,3.5,11\n1,3,5.0,12\n\
-             2,1,5.0,13\n2,3,2.0,14\n3,2,1.0,15\n3,1,4.5,16\n",
-        ),
-        (
-            "movies.csv",
-            "movieId,title,genres\n\
-             1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n\
-             2,\"American President, The (1995)\",Comedy|Drama|Romance\n\
-             3,\"Misérables, Les (1995)\",Drama|War\n",
-        ),
-        ("tags.csv", "userId,movieId,tag,timestamp\n1,1,pixar,20\n2,1,fun,21\n3,1,Pixar,22\n"),
-        ("links.csv", "movieId,imdbId,tmdbId\n1,0114709,862\n2,0112346,9087\n3,0113828,\n"),
-    ];
-    for (name, contents) in files {
-        std::fs::write(dir.join(name), contents).unwrap();
-    }
-    dir
-}
-
-/// A prepared cache of the tiny MovieLens folder.
-fn prepared(root: &Path) -> PathBuf {
-    let source = tiny_movielens(root);
-    let cache = root.join("cache");
-    let output = flash_rec(&["prepare", "--movielens", text(&source), "--out", text(&cache)]);
-    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
-    cache
-}
+use common::*;
 
 #[test]
 fn a_bad_value_exits_1_naming_the_file_line_and_value() {

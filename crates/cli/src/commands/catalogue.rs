@@ -28,20 +28,25 @@ impl FilterFlags {
         let genres_needed = !self.genre.is_empty() || !self.exclude_genre.is_empty();
         let features = match features {
             Some(features) => Some(features),
-            None if genres_needed => bail!("genre filters need movie features (prepare --movielens)"),
+            None if genres_needed => {
+                bail!("genre filters need movie features (prepare --movielens)")
+            }
             None => None,
         };
         let has_genre = |item: usize, wanted: &[String]| {
             let id = dataset.items.id_of(item as u32);
-            features
-                .and_then(|f| f.get(id))
-                .is_some_and(|m| m.genres.iter().any(|g| wanted.iter().any(|w| w.eq_ignore_ascii_case(g))))
+            features.and_then(|f| f.get(id)).is_some_and(|m| {
+                m.genres.iter().any(|g| wanted.iter().any(|w| w.eq_ignore_ascii_case(g)))
+            })
         };
 
         let mut filter = if !self.allow_movie.is_empty() {
             ItemFilter::allow(n_items, dense_items(dataset, &self.allow_movie)?)
         } else if !self.genre.is_empty() {
-            ItemFilter::allow(n_items, (0..n_items).filter(|&i| has_genre(i, &self.genre)).map(|i| i as u32))
+            ItemFilter::allow(
+                n_items,
+                (0..n_items).filter(|&i| has_genre(i, &self.genre)).map(|i| i as u32),
+            )
         } else {
             ItemFilter::all()
         };
@@ -49,7 +54,8 @@ impl FilterFlags {
             filter = filter.deny(n_items, dense_items(dataset, &self.deny_movie)?);
         }
         if !self.exclude_genre.is_empty() {
-            let excluded = (0..n_items).filter(|&i| has_genre(i, &self.exclude_genre)).map(|i| i as u32);
+            let excluded =
+                (0..n_items).filter(|&i| has_genre(i, &self.exclude_genre)).map(|i| i as u32);
             filter = filter.deny(n_items, excluded);
         }
         Ok(filter)

@@ -61,9 +61,12 @@ pub struct SimilarArgs {
 }
 
 fn parse_rating(text: &str) -> Result<(i64, f32), String> {
-    let (movie, rating) = text.split_once('=').ok_or_else(|| format!("'{text}' is not MOVIE_ID=RATING"))?;
-    let movie = movie.trim().parse().map_err(|_| format!("movie id '{movie}' is not an integer"))?;
-    let rating: f32 = rating.trim().parse().map_err(|_| format!("rating '{rating}' is not a number"))?;
+    let (movie, rating) =
+        text.split_once('=').ok_or_else(|| format!("'{text}' is not MOVIE_ID=RATING"))?;
+    let movie =
+        movie.trim().parse().map_err(|_| format!("movie id '{movie}' is not an integer"))?;
+    let rating: f32 =
+        rating.trim().parse().map_err(|_| format!("rating '{rating}' is not a number"))?;
     if !rating.is_finite() {
         return Err(format!("rating '{rating}' is not finite"));
     }
@@ -82,7 +85,13 @@ pub fn run(args: Args) -> Result<()> {
             let Some(user) = dataset.users.index_of(user_id) else {
                 bail!("user {user_id} is not in {}", args.data.display());
             };
-            recommend(factors, user as usize, dataset.train_by_user.row(user as usize), &filter, rule)
+            recommend(
+                factors,
+                user as usize,
+                dataset.train_by_user.row(user as usize),
+                &filter,
+                rule,
+            )
         }
         None => {
             let mut ratings = Vec::with_capacity(args.rate.len());

@@ -51,11 +51,6 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     table.write(&args.out)?;
-    println!(
-        "{}: top {} for {} users in {seconds:.3} s",
-        args.out.display(),
-        args.k,
-        lists.len()
-    );
+    println!("{}: top {} for {} users in {seconds:.3} s", args.out.display(), args.k, lists.len());
     Ok(())
 }
