@@ -11,7 +11,7 @@
 //! (each bias-then-vector step is a block of the same minimisation).
 
 use crate::kernels::{cholesky_solve, GramAccumulator};
-use crate::{AlsParams, Factors, Regularization};
+use crate::{AlsParams, Factors};
 
 /// A folded-in user.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,10 +32,7 @@ pub fn fold_in(factors: &Factors, params: &AlsParams, ratings: &[(u32, f32)]) ->
     if ratings.is_empty() {
         return FoldedUser { vector: vec![0.0; k], bias: 0.0 };
     }
-    let weight = match params.regularization {
-        Regularization::Fixed => 1.0,
-        Regularization::ScaledByCount => ratings.len() as f64,
-    };
+    let (tau_weight, gamma_weight) = params.regularization.weights(ratings.len());
 
     let dim = k + 1;
     let mut gram = GramAccumulator::new(dim);
@@ -49,16 +46,35 @@ pub fn fold_in(factors: &Factors, params: &AlsParams, ratings: &[(u32, f32)]) ->
     }
     gram.finish();
 
-    let mut system: Vec<f64> = gram.gram.iter().map(|g| params.lambda * g).collect();
+    let mut base: Vec<f64> = gram.gram.iter().map(|g| params.lambda * g).collect();
     for d in 0..k {
-        system[d * dim + d] += params.tau * weight;
+        base[d * dim + d] += params.tau * tau_weight;
     }
-    system[k * dim + k] += params.gamma * weight;
-    let mut solution: Vec<f64> = gram.rhs.iter().map(|r| params.lambda * r).collect();
-    // The system is definite: tau > 0 on the vector block and lam * n > 0 on the bias.
-    cholesky_solve(&mut system, &mut solution, dim).expect("a positive definite fold-in system");
-    FoldedUser {
-        vector: solution[..k].iter().map(|&x| x as f32).collect(),
-        bias: solution[k] as f32,
+    base[k * dim + k] += params.gamma * gamma_weight;
+    // The system is definite in exact arithmetic (tau > 0 on the vector block, lam * n > 0 on
+    // the bias), but rounding can make a nearly singular one indefinite (a tiny tau, say):
+    // then retry with a growing diagonal shift, as training does. One that stays indefinite
+    // (item factors so large their squares overflow f32) gives the zero user, not a panic
+    // (found by the `model` fuzz target).
+    let largest_diagonal = (0..dim).map(|d| base[d * dim + d]).fold(0.0, f64::max);
+    for jitter in FOLD_IN_JITTERS {
+        let mut system = base.clone();
+        for d in 0..dim {
+            system[d * dim + d] += jitter * largest_diagonal;
+        }
+        let mut solution: Vec<f64> = gram.rhs.iter().map(|r| params.lambda * r).collect();
+        if cholesky_solve(&mut system, &mut solution, dim).is_ok()
+            && solution.iter().all(|x| (*x as f32).is_finite())
+        {
+            return FoldedUser {
+                vector: solution[..k].iter().map(|&x| x as f32).collect(),
+                bias: solution[k] as f32,
+            };
+        }
     }
+    tracing::warn!("the fold-in system is not positive definite; the new user gets zero factors");
+    FoldedUser { vector: vec![0.0; k], bias: 0.0 }
 }
+
+/// Diagonal shifts tried, relative to the largest diagonal entry (as in training).
+const FOLD_IN_JITTERS: [f64; 5] = [0.0, 1e-7, 1e-5, 1e-3, 1e-1];

@@ -12,6 +12,23 @@ pub enum Regularization {
     /// `tau * n` and `gamma * n` for a row with `n` ratings, as Spark's and LensKit's ALS do:
     /// heavy rows are held as firmly as light ones, which stops over-fitting at large k.
     ScaledByCount,
+    /// `tau * n` for the vectors but a fixed `gamma` for the biases: vectors are held as in
+    /// `ScaledByCount`, while the bias of a row with few ratings is shrunk towards zero much
+    /// more than one with many (b = lam sum e / (lam n + gamma)), so an item rated once at
+    /// 5 stars does not top every list.
+    ScaledFactors,
+}
+
+impl Regularization {
+    /// The multipliers of tau and gamma for a row with `n_ratings` ratings.
+    pub fn weights(self, n_ratings: usize) -> (f64, f64) {
+        let n = n_ratings as f64;
+        match self {
+            Regularization::Fixed => (1.0, 1.0),
+            Regularization::ScaledByCount => (n, n),
+            Regularization::ScaledFactors => (n, 1.0),
+        }
+    }
 }
 
 /// Stop when the validation RMSE has not improved by `min_delta` for `patience` epochs, and

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::factors::Factors;
 use crate::schedule::balanced_chunks;
 use crate::update::{update_row, OtherSide, RowPenalties, RowScratch};
-use crate::{AlsParams, Regularization, Side, TrainError};
+use crate::{AlsParams, Side, TrainError};
 
 /// The ratings a model is trained on, and optionally held-out ones to watch.
 #[derive(Clone, Copy, Debug)]
@@ -196,25 +196,23 @@ fn split_by_chunks<'a>(
 }
 
 fn row_penalties(params: &AlsParams, n_ratings: usize) -> RowPenalties {
-    let weight = match params.regularization {
-        Regularization::Fixed => 1.0,
-        Regularization::ScaledByCount => n_ratings as f64,
-    };
-    RowPenalties { lambda: params.lambda, tau: params.tau * weight, gamma: params.gamma * weight }
+    let (tau_weight, gamma_weight) = params.regularization.weights(n_ratings);
+    RowPenalties {
+        lambda: params.lambda,
+        tau: params.tau * tau_weight,
+        gamma: params.gamma * gamma_weight,
+    }
 }
 
 /// `(sum_i w_i |x_i|^2, sum_i w_i b_i^2)` over one side's rows.
 fn penalties(vectors: &[f32], biases: &[f32], ratings: &Csr, params: &AlsParams) -> (f64, f64) {
     let k = params.factors;
     let (a, b) = sum_in_blocks(biases.len(), |row| {
-        let weight = match params.regularization {
-            Regularization::Fixed => 1.0,
-            Regularization::ScaledByCount => ratings.row_len(row) as f64,
-        };
+        let (tau_weight, gamma_weight) = params.regularization.weights(ratings.row_len(row));
         let vector = &vectors[row * k..(row + 1) * k];
         let norm: f64 = vector.iter().map(|&x| x as f64 * x as f64).sum();
         let bias = biases[row] as f64;
-        PairSum(weight * norm, weight * bias * bias)
+        PairSum(tau_weight * norm, gamma_weight * bias * bias)
     })
     .into();
     (a, b)

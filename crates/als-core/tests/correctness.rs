@@ -50,9 +50,10 @@ fn reference_row(
     let k = params.factors;
     let entries = ratings.row(row);
     let n = entries.len() as f64;
-    let weight = match params.regularization {
-        Regularization::Fixed => 1.0,
-        Regularization::ScaledByCount => n,
+    let (tau_weight, gamma_weight) = match params.regularization {
+        Regularization::Fixed => (1.0, 1.0),
+        Regularization::ScaledByCount => (n, n),
+        Regularization::ScaledFactors => (n, 1.0),
     };
     let v =
         |j: u32| -> Vec<f64> { other[j as usize * k..][..k].iter().map(|&x| x as f64).collect() };
@@ -63,7 +64,7 @@ fn reference_row(
         let dot: f64 = v(j).iter().zip(own_vector).map(|(a, &b)| a * b as f64).sum();
         bias_sum += residual(j, r) - dot;
     }
-    let bias = params.lambda * bias_sum / (params.lambda * n + params.gamma * weight);
+    let bias = params.lambda * bias_sum / (params.lambda * n + params.gamma * gamma_weight);
     let bias = bias as f32 as f64; // the solver stores the bias in f32 before using it
 
     let mut a = vec![vec![0.0; k]; k];
@@ -78,7 +79,7 @@ fn reference_row(
         }
     }
     for (d, row) in a.iter_mut().enumerate() {
-        row[d] += params.tau * weight;
+        row[d] += params.tau * tau_weight;
     }
     (bias, gauss_solve(a, b))
 }

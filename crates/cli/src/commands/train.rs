@@ -56,6 +56,8 @@ pub enum RegularizationFlag {
     Fixed,
     /// tau and gamma times the row's rating count.
     ScaledByCount,
+    /// tau times the row's rating count, gamma fixed (strong shrinkage of rare items' biases).
+    ScaledFactors,
 }
 
 impl TrainingFlags {
@@ -80,6 +82,7 @@ impl TrainingFlags {
         p.regularization = match self.regularization {
             Some(RegularizationFlag::Fixed) => Regularization::Fixed,
             Some(RegularizationFlag::ScaledByCount) => Regularization::ScaledByCount,
+            Some(RegularizationFlag::ScaledFactors) => Regularization::ScaledFactors,
             None => p.regularization,
         };
         p.seed = self.seed.unwrap_or(p.seed);
