@@ -1,7 +1,11 @@
 //! Project chores run through `cargo xtask`.
 
+pub mod bench;
+pub mod bench_prepare;
 pub mod download;
 mod flash;
+pub mod fuzz;
+mod measure;
 pub mod test;
 pub mod train;
 

@@ -1,4 +1,8 @@
-//! `cargo xtask test`: the one command that runs every test.
+//! `cargo xtask test`: the one command that runs every test: the Rust tests of the workspace,
+//! the fuzz corpus replay, then the Python tests of `crates/python` against the library built
+//! by the same cargo run (see [`python`]).
+
+mod python;
 
 use std::process::Command;
 
@@ -7,22 +11,46 @@ use anyhow::{bail, Context, Result};
 /// Options of `cargo xtask test`.
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
+    /// Only the Python tests (the workspace is still built first, as for a full run).
+    #[arg(long)]
+    pub python_only: bool,
     /// Extra arguments passed to `cargo test` after `--` (a test name filter, say).
     #[arg(trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
 
-/// Runs the Rust tests of the whole workspace in the release profile (the one the tools and
-/// benchmarks are built in, so CI compiles polars once).
+/// Builds the workspace once in the release profile (the one the tools and benchmarks are
+/// built in, so CI compiles polars once), runs its Rust tests, then the Python tests.
 pub fn run(args: TestArgs) -> Result<()> {
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.args(["test", "--release", "--workspace"]);
-    if !args.filter.is_empty() {
-        cargo.arg("--").args(&args.filter);
+    let built = python::build_workspace()?;
+    if !args.python_only {
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args(["test", "--release", "--workspace"]);
+        if !args.filter.is_empty() {
+            cargo.arg("--").args(&args.filter);
+        }
+        let status = cargo.status().context("cannot start cargo test")?;
+        if !status.success() {
+            bail!("cargo test failed ({status})");
+        }
+        replay_fuzz_corpus()?;
     }
-    let status = cargo.status().context("cannot start cargo test")?;
+    python::run_tests(&built)
+}
+
+/// The fuzz crate is outside the workspace (it is built with instrumentation by cargo-fuzz);
+/// its replay test runs the committed corpus and past crashes through the fuzz entry points,
+/// uninstrumented (docs/reliability.md).
+fn replay_fuzz_corpus() -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = crate::workspace_root().join("fuzz").join("Cargo.toml");
+    let status = Command::new(cargo)
+        .args(["test", "--release", "--manifest-path"])
+        .arg(&manifest)
+        .status()
+        .context("cannot start cargo test of the fuzz crate")?;
     if !status.success() {
-        bail!("cargo test failed ({status})");
+        bail!("the fuzz corpus replay failed ({status})");
     }
     Ok(())
 }

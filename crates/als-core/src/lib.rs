@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod evaluate;
 mod factors;
 mod fit;
 mod foldin;
@@ -47,6 +48,7 @@ mod tune;
 mod update;
 
 pub use error::{Side, TrainError};
+pub use evaluate::{evaluate, Evaluation};
 pub use factors::Factors;
 pub use fit::{fit, EpochStats, FitOutcome};
 pub use foldin::{fold_in, FoldedUser};

@@ -92,6 +92,9 @@ impl Model {
         }
         let metadata: Metadata = serde_json::from_slice(file.section(0))
             .map_err(|e| damaged(format!("unreadable metadata: {e}")))?;
+        // Fold-in and further training rely on valid parameters (tau > 0 keeps their systems
+        // definite), and a file may hold any parameters.
+        metadata.params.validate().map_err(|e| damaged(format!("invalid parameters: {e}")))?;
         let [n_users, n_items, k] = file.dims().map(|d| usize::try_from(d).unwrap_or(usize::MAX));
         if k != metadata.params.factors {
             return Err(damaged(format!(

@@ -73,13 +73,13 @@ impl Default for AlsParams {
     /// The shipped defaults (see docs/defaults.md for the validation runs behind them).
     fn default() -> Self {
         AlsParams {
-            factors: 64,
+            factors: 32,
             epochs: 20,
             lambda: 1.0,
-            tau: 0.19,
-            gamma: 0.14,
+            tau: 0.21,
+            gamma: 2.6,
             global_mean: true,
-            regularization: Regularization::ScaledByCount,
+            regularization: Regularization::ScaledFactors,
             seed: 42,
             threads: 0,
             early_stopping: None,

@@ -2,23 +2,36 @@
 //!
 //! Rating degrees follow a power law: one popular item can cost as much as thousands of
 //! rare ones. Chunks of equal row counts would leave one thread working while the others wait;
-//! chunks of equal estimated cost (n * k^2 for the Gram matrix plus k^3 / 3 for the solve)
-//! keep both cores busy. The cut depends only on the data and k, never on the thread count,
+//! chunks of equal estimated cost (the cheaper of the row's primal and dual forms, see
+//! [`row_form`], plus a fixed cost per row) keep both cores busy. The cut depends only on the data and k, never on the thread count,
 //! and each row's result is independent of its chunk, so models are identical for any number
 //! of threads.
 
 use std::ops::Range;
 
+use crate::update::row_form;
+
 /// Chunks per half-epoch: many more than threads, so that work stealing evens out the rest.
 const TARGET_CHUNKS: u64 = 256;
+/// The least work worth a chunk (multiply-adds): below it, scheduling costs more than it
+/// balances (a small data set gets fewer chunks).
+const MIN_CHUNK_COST: u64 = 200_000;
+/// Fixed work per row (calls, zeroing, the system's set-up), in multiply-adds.
+const ROW_OVERHEAD: u64 = 64;
 
 /// Consecutive row ranges covering `0..indptr.len() - 1`, each of roughly equal cost.
 pub(crate) fn balanced_chunks(indptr: &[u64], k: usize) -> Vec<Range<usize>> {
     let n_rows = indptr.len() - 1;
-    let k = k as u64;
-    let row_cost = |row: usize| (indptr[row + 1] - indptr[row]) * k * k + k * k * k / 3 + k;
+    let row_cost = |row: usize| {
+        let n = (indptr[row + 1] - indptr[row]) as usize;
+        if n == 0 {
+            ROW_OVERHEAD
+        } else {
+            row_form(n, k).1 + ROW_OVERHEAD
+        }
+    };
     let total: u64 = (0..n_rows).map(row_cost).sum();
-    let target = (total / TARGET_CHUNKS).max(1);
+    let target = (total / TARGET_CHUNKS).max(MIN_CHUNK_COST);
 
     let mut chunks = Vec::new();
     let (mut start, mut cost) = (0, 0);

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use flash_eval::{rating_errors, sum_in_blocks, RatingErrors};
+use flash_eval::{rating_errors, sum_in_blocks, RatingErrors, SumPair};
 use flash_matrix::Csr;
 use rayon::prelude::*;
 
@@ -207,31 +207,14 @@ fn row_penalties(params: &AlsParams, n_ratings: usize) -> RowPenalties {
 /// `(sum_i w_i |x_i|^2, sum_i w_i b_i^2)` over one side's rows.
 fn penalties(vectors: &[f32], biases: &[f32], ratings: &Csr, params: &AlsParams) -> (f64, f64) {
     let k = params.factors;
-    let (a, b) = sum_in_blocks(biases.len(), |row| {
+    let SumPair(vector_sum, bias_sum) = sum_in_blocks(biases.len(), |row| {
         let (tau_weight, gamma_weight) = params.regularization.weights(ratings.row_len(row));
         let vector = &vectors[row * k..(row + 1) * k];
         let norm: f64 = vector.iter().map(|&x| x as f64 * x as f64).sum();
         let bias = biases[row] as f64;
-        PairSum(tau_weight * norm, gamma_weight * bias * bias)
-    })
-    .into();
-    (a, b)
-}
-
-#[derive(Clone, Copy, Default)]
-struct PairSum(f64, f64);
-
-impl std::ops::Add for PairSum {
-    type Output = PairSum;
-    fn add(self, other: PairSum) -> PairSum {
-        PairSum(self.0 + other.0, self.1 + other.1)
-    }
-}
-
-impl From<PairSum> for (f64, f64) {
-    fn from(pair: PairSum) -> (f64, f64) {
-        (pair.0, pair.1)
-    }
+        SumPair(tau_weight * norm, gamma_weight * bias * bias)
+    });
+    (vector_sum, bias_sum)
 }
 
 fn mean_rating(by_user: &Csr) -> f32 {

@@ -12,10 +12,26 @@
 //! where tau_i, gamma_i are tau, gamma (fixed) or tau * n_i, gamma * n_i (scaled by count).
 //! Each is the exact minimiser of the objective over its own block given everything else, so
 //! the objective never increases.
+//!
+//! Two implementations compute it (see [`crate::kernels`] for the choice):
+//!
+//! - the plain path: a dot product per rating for the bias, the Gram matrix one outer product
+//!   at a time, the plain Cholesky solve;
+//! - the SIMD path: the bias from `sum_j e_ij - u_i . sum_j v_j`, the neighbours gathered into
+//!   a contiguous panel whose Gram matrix (upper triangle) and right-hand side come from the
+//!   register-blocked tiles in f32, flushed into f64 every few hundred ratings, then the
+//!   vectorised Cholesky solve. Rows with fewer ratings than factors are solved in their
+//!   n-dimensional dual form (see [`RowForm`]), which gives the same vector for less work.
+//!
+//! Either way a row's result depends only on the row and the other side, never on the thread
+//! or the chunk that runs it.
 
 use flash_matrix::RowView;
+use pulp::{Simd, WithSimd};
 
-use crate::kernels::{cholesky_solve, GramAccumulator};
+use crate::kernels::{
+    cholesky_solve, cholesky_solve_augmented, gram_upper, GramAccumulator, Kernel, ROW_QUANTUM,
+};
 
 /// The weights that apply to one row.
 #[derive(Clone, Copy, Debug)]
@@ -36,20 +52,27 @@ pub(crate) struct OtherSide<'a> {
 
 /// Per-thread workspace, reused for every row: no allocation per row.
 pub(crate) struct RowScratch {
-    gram: GramAccumulator,
-    system: Vec<f64>,
-    solution: Vec<f64>,
-    residuals: Vec<f32>,
+    kind: ScratchKind,
+}
+
+enum ScratchKind {
+    Plain(PlainScratch),
+    Simd(pulp::Arch, Box<SimdScratch>),
 }
 
 impl RowScratch {
+    /// Workspace for the process's kernel ([`Kernel::configured`]).
     pub fn new(k: usize) -> Self {
-        RowScratch {
-            gram: GramAccumulator::new(k),
-            system: vec![0.0; k * k],
-            solution: vec![0.0; k],
-            residuals: Vec::new(),
-        }
+        Self::with_kernel(k, Kernel::configured())
+    }
+
+    /// Workspace for an explicit kernel (tests compare them).
+    pub fn with_kernel(k: usize, kernel: Kernel) -> Self {
+        let kind = match kernel {
+            Kernel::Plain => ScratchKind::Plain(PlainScratch::new(k)),
+            Kernel::Simd(arch) => ScratchKind::Simd(arch, Box::new(SimdScratch::new(k))),
+        };
+        RowScratch { kind }
     }
 }
 
@@ -63,14 +86,79 @@ pub(crate) fn update_row(
     bias: &mut f32,
     scratch: &mut RowScratch,
 ) -> Result<(), usize> {
-    let k = other.k;
-    let n = entries.len();
-    if n == 0 {
+    if entries.is_empty() {
         // No ratings: nothing to learn; zero keeps predictions at the other terms.
         vector.fill(0.0);
         *bias = 0.0;
         return Ok(());
     }
+    match &mut scratch.kind {
+        ScratchKind::Plain(plain) => {
+            update_row_plain(entries, penalties, other, vector, bias, plain)
+        }
+        ScratchKind::Simd(arch, fast) => {
+            let form = row_form(entries.len(), other.k).0;
+            arch.dispatch(SimdRow { entries, penalties, other, vector, bias, scratch: fast, form })
+        }
+    }
+}
+
+/// Which form of the normal equations a row is solved in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowForm {
+    /// k x k: `(lam P^T P + tau I) u = lam P^T w`, P the row's n x k neighbour panel.
+    Primal,
+    /// n x n (Woodbury): `u = P^T y` with `(lam P P^T + tau I) y = lam w`, the same answer.
+    Dual,
+}
+
+/// The cheaper form for a row of `n` ratings at `k` factors, and its estimated cost in
+/// multiply-adds (Gram, factorisation, gathers and the system's set-up).
+pub(crate) fn row_form(n: usize, k: usize) -> (RowForm, u64) {
+    let (n, k) = (n as u64, k as u64);
+    let primal = n * (k * k / 2 + k) + k * k * k / 6 + k * k;
+    let dual = n * n * k / 2 + n * n * n / 6 + 3 * n * k + n * n;
+    if n < k && dual < primal {
+        (RowForm::Dual, dual)
+    } else {
+        (RowForm::Primal, primal)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plain reference path.
+
+/// Workspace of the plain path.
+struct PlainScratch {
+    gram: GramAccumulator,
+    system: Vec<f64>,
+    solution: Vec<f64>,
+    residuals: Vec<f32>,
+}
+
+impl PlainScratch {
+    fn new(k: usize) -> Self {
+        PlainScratch {
+            gram: GramAccumulator::new(k),
+            system: vec![0.0; k * k],
+            solution: vec![0.0; k],
+            residuals: Vec::new(),
+        }
+    }
+}
+
+/// The reference update: residuals and the bias from per-rating dot products, then the
+/// Gram matrix rating by rating and the plain Cholesky solve.
+fn update_row_plain(
+    entries: RowView<'_>,
+    penalties: RowPenalties,
+    other: OtherSide<'_>,
+    vector: &mut [f32],
+    bias: &mut f32,
+    scratch: &mut PlainScratch,
+) -> Result<(), usize> {
+    let k = other.k;
+    let n = entries.len();
     let RowPenalties { lambda, tau, gamma } = penalties;
     let neighbour = |j: u32| &other.factors[j as usize * k..(j as usize + 1) * k];
 
@@ -111,7 +199,7 @@ const JITTERS: [f64; 5] = [0.0, 1e-7, 1e-5, 1e-3, 1e-1];
 /// the solve is retried with a growing diagonal shift, which changes the answer far less
 /// than the rounding already did; only a system that stays indefinite fails.
 fn solve_normal_equations(
-    scratch: &mut RowScratch,
+    scratch: &mut PlainScratch,
     lambda: f64,
     tau: f64,
     k: usize,
@@ -141,4 +229,546 @@ fn solve_normal_equations(
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SIMD path.
+
+/// Diagonal shifts tried by the SIMD path; the same as the plain path's.
+const SIMD_JITTERS: [f64; 5] = JITTERS;
+
+/// Bytes of f32 panel per block: the block stays in the 48 KiB L1 cache while every register
+/// tile streams over it.
+const PANEL_BYTES: usize = 32 * 1024;
+/// Most floats of a row's whole gathered panel (4 MiB): longer rows gather block by block.
+const GATHER_FLOATS: usize = 1 << 20;
+
+/// Workspace of the SIMD path, sized once for k (the widest instruction set's padding).
+struct SimdScratch {
+    /// Row stride of the primal panel: columns `0..k` hold a neighbour's vector, `k` the
+    /// weight `e_j - b`; the rest are never read for a result.
+    ld: usize,
+    /// Ratings per block: f32 partial sums over at most this many ratings are flushed to f64.
+    block_rows: usize,
+    panel: Vec<f32>,
+    /// A block's Gram tiles (rows `0..k`, stride `ld`), then the right-hand-side row.
+    tiles: Vec<f32>,
+    /// f64 totals: the Gram matrix (k x k, upper triangle), `sum_j (e_j - b) v_j`, `sum v_j`.
+    gram: Vec<f64>,
+    rhs: Vec<f64>,
+    neighbour_sum: Vec<f64>,
+    /// The dual form's transposed panel (k rows of neighbours' coordinates) and n x n Gram.
+    dual_panel: Vec<f32>,
+    dual_gram: Vec<f32>,
+    residuals: Vec<f32>,
+    /// The augmented system `[A | b]` and the solution.
+    system: Vec<f64>,
+    solution: Vec<f64>,
+    vector: Vec<f64>,
+}
+
+impl SimdScratch {
+    fn new(k: usize) -> Self {
+        let padded = k.next_multiple_of(ROW_QUANTUM);
+        let ld = padded.max(k + 2).next_multiple_of(16);
+        let block_rows = (PANEL_BYTES / 4 / ld).clamp(16, 256) / 8 * 8;
+        // The dual form serves rows of fewer than k ratings.
+        let dual_padded = k.saturating_sub(1).max(1).next_multiple_of(ROW_QUANTUM);
+        let dual_ld = dual_padded.next_multiple_of(16);
+        let system_ld = (k + 1).next_multiple_of(8);
+        SimdScratch {
+            ld,
+            block_rows,
+            panel: vec![0.0; block_rows * ld],
+            tiles: vec![0.0; (padded + 2) * ld],
+            gram: vec![0.0; k * k],
+            rhs: vec![0.0; k],
+            neighbour_sum: vec![0.0; k],
+            dual_panel: vec![0.0; k * dual_ld],
+            dual_gram: vec![0.0; dual_padded * dual_ld],
+            residuals: Vec::new(),
+            system: vec![0.0; k * system_ld],
+            solution: vec![0.0; system_ld],
+            vector: vec![0.0; k],
+        }
+    }
+}
+
+/// One row's update on one instruction set.
+struct SimdRow<'a, 'o> {
+    entries: RowView<'a>,
+    penalties: RowPenalties,
+    other: OtherSide<'o>,
+    vector: &'a mut [f32],
+    bias: &'a mut f32,
+    scratch: &'a mut SimdScratch,
+    /// [`row_form`]'s choice (tests force the other one).
+    form: RowForm,
+}
+
+impl WithSimd for SimdRow<'_, '_> {
+    type Output = Result<(), usize>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> Self::Output {
+        match self.form {
+            RowForm::Primal => primal_update(simd, self),
+            RowForm::Dual => dual_update(simd, self),
+        }
+    }
+}
+
+/// Copies neighbour `j`'s vector (`factors[j k..(j + 1) k]`) into the start of a panel row,
+/// by whole vectors (no call per rating). Past k the row receives whatever follows in
+/// `factors` (or zeros at its end): those lanes only reach tile lanes that are never read.
+#[inline(always)]
+fn copy_vector<S: Simd>(simd: S, factors: &[f32], j: usize, k: usize, panel_row: &mut [f32]) {
+    let lanes = S::F32_LANES;
+    let width = k.next_multiple_of(lanes);
+    let (row_vectors, _) = S::as_mut_simd_f32s(&mut panel_row[..width]);
+    match factors.get(j * k..j * k + width) {
+        Some(source) => {
+            for (to, &from) in row_vectors.iter_mut().zip(S::as_simd_f32s(source).0) {
+                *to = from;
+            }
+        }
+        None => {
+            // The last rows of `factors`: a partial last vector.
+            let source = &factors[j * k..(j + 1) * k];
+            let (head, tail) = S::as_simd_f32s(source);
+            for (to, &from) in row_vectors.iter_mut().zip(head) {
+                *to = from;
+            }
+            if !tail.is_empty() {
+                row_vectors[head.len()] = simd.partial_load_f32s(tail);
+            }
+        }
+    }
+}
+
+/// The new bias from `sum_j e_j - u . sum_j v_j` (the same sum as the plain path's
+/// `sum_j (e_j - u . v_j)`, without a dot product per rating).
+#[inline(always)]
+fn new_bias(
+    residual_sum: f64,
+    vector: &[f32],
+    neighbour_sum: &[f64],
+    n: usize,
+    penalties: RowPenalties,
+) -> f32 {
+    let projected: f64 = vector.iter().zip(neighbour_sum).map(|(&u, &s)| u as f64 * s).sum();
+    let RowPenalties { lambda, gamma, .. } = penalties;
+    (lambda * (residual_sum - projected) / (lambda * n as f64 + gamma)) as f32
+}
+
+/// The primal form: a first pass for the residuals `e_j`, `sum_j v_j` (f64) and so the new
+/// bias b; then, block by block, the panel of the neighbours' vectors with `e_j - b` as an
+/// extra column, whose Gram tiles (and right-hand-side row) are flushed into f64 totals; then
+/// the k x k solve. The first pass also gathers the whole panel (rows of up to 4 MiB of it).
+#[inline(always)]
+fn primal_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
+    let SimdRow { entries, penalties, other, vector, bias, scratch, .. } = row;
+    let k = other.k;
+    let n = entries.len();
+    let ld = scratch.ld;
+    let extra_row = k.next_multiple_of(ROW_QUANTUM);
+    let block_rows = scratch.block_rows;
+    // Gather every neighbour once, into a panel as long as the row (up to a cap): the tiles
+    // then stream it sequentially, where a second random gather would wait on memory again.
+    let gathered = n * ld <= GATHER_FLOATS;
+    if gathered && scratch.panel.len() < n * ld {
+        scratch.panel.resize(n * ld, 0.0);
+    }
+    let neighbour = |j: u32| &other.factors[j as usize * k..(j as usize + 1) * k];
+
+    scratch.neighbour_sum.fill(0.0);
+    scratch.residuals.clear();
+    let mut residual_sum = 0f64;
+    for (r, (&j, &rating)) in entries.indices.iter().zip(entries.values).enumerate() {
+        let residual = rating - other.mean - other.bias[j as usize];
+        residual_sum += residual as f64;
+        scratch.residuals.push(residual);
+        if gathered {
+            // Only loads and stores here, independent from one rating to the next, so that
+            // many of the (random) vectors are on their way at once.
+            copy_vector(simd, other.factors, j as usize, k, &mut scratch.panel[r * ld..][..ld]);
+        } else {
+            for (total, &value) in scratch.neighbour_sum.iter_mut().zip(neighbour(j)) {
+                *total += value as f64;
+            }
+        }
+    }
+    if gathered {
+        for panel_row in scratch.panel[..n * ld].chunks_exact(ld) {
+            for (total, &value) in scratch.neighbour_sum.iter_mut().zip(&panel_row[..k]) {
+                *total += value as f64;
+            }
+        }
+    }
+    *bias = new_bias(residual_sum, vector, &scratch.neighbour_sum, n, penalties);
+    let row_bias = *bias;
+
+    let blocks = entries.indices.chunks(block_rows).zip(scratch.residuals.chunks(block_rows));
+    for (block, (indices, residuals)) in blocks.enumerate() {
+        let start = if gathered { block * block_rows * ld } else { 0 };
+        let panel = &mut scratch.panel[start..];
+        for ((&j, &residual), panel_row) in indices.iter().zip(residuals).zip(panel.chunks_mut(ld))
+        {
+            if !gathered {
+                copy_vector(simd, other.factors, j as usize, k, panel_row);
+            }
+            // The same f32 weight as the plain path's.
+            panel_row[k] = residual - row_bias;
+        }
+        let rows = indices.len();
+        gram_upper(simd, panel, ld, rows, k, Some((k, extra_row)), &mut scratch.tiles);
+
+        // The block's f32 sums become (first block) or join (later ones) the f64 totals; only
+        // the upper triangle is ever read.
+        let add = |totals: &mut [f64], values: &[f32]| {
+            if block == 0 {
+                for (total, &value) in totals.iter_mut().zip(values) {
+                    *total = value as f64;
+                }
+            } else {
+                for (total, &value) in totals.iter_mut().zip(values) {
+                    *total += value as f64;
+                }
+            }
+        };
+        for a in 0..k {
+            add(&mut scratch.gram[a * k + a..(a + 1) * k], &scratch.tiles[a * ld + a..a * ld + k]);
+        }
+        add(&mut scratch.rhs, &scratch.tiles[extra_row * ld..][..k]);
+    }
+
+    let RowPenalties { lambda, tau, .. } = penalties;
+    let system_ld = (k + 1).next_multiple_of(8);
+    let gram = &scratch.gram;
+    let largest_diagonal = (0..k).map(|d| lambda * gram[d * k + d] + tau).fold(0.0, f64::max);
+    let mut failed_column = 0;
+    for jitter in SIMD_JITTERS {
+        // Left of the diagonal stays whatever it was: the solve never lets it reach a result.
+        for (i, system_row) in scratch.system.chunks_exact_mut(system_ld).take(k).enumerate() {
+            for (entry, &g) in system_row[i..k].iter_mut().zip(&gram[i * k + i..(i + 1) * k]) {
+                *entry = lambda * g;
+            }
+            system_row[i] += tau + jitter * largest_diagonal;
+            system_row[k] = lambda * scratch.rhs[i];
+            system_row[k + 1..].fill(0.0);
+        }
+        let system = &mut scratch.system[..k * system_ld];
+        match cholesky_solve_augmented(simd, system, system_ld, k, &mut scratch.solution) {
+            Ok(()) => {
+                for (v, &x) in vector.iter_mut().zip(&scratch.solution) {
+                    *v = x as f32;
+                }
+                return Ok(());
+            }
+            Err(column) => failed_column = column,
+        }
+    }
+    Err(failed_column)
+}
+
+/// The dual form for rows with fewer ratings than factors: the n x n system
+/// `(lam P P^T + tau I) y = lam w` (Woodbury: `(lam P^T P + tau I)^-1 lam P^T w = P^T y`),
+/// then `u = P^T y`. Cost: n^2 k / 2 + n^3 / 6 + 3 n k instead of n k^2 / 2 + k^3 / 6.
+#[inline(always)]
+fn dual_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
+    let SimdRow { entries, penalties, other, vector, bias, scratch, .. } = row;
+    let k = other.k;
+    let n = entries.len();
+    let RowPenalties { lambda, tau, .. } = penalties;
+    if n == 1 {
+        // A 1 x 1 system: y = lam w / (lam |v|^2 + tau), u = y v.
+        let j = entries.indices[0] as usize;
+        let v = &other.factors[j * k..(j + 1) * k];
+        let residual = entries.values[0] - other.mean - other.bias[j];
+        for (total, &x) in scratch.neighbour_sum.iter_mut().zip(v) {
+            *total = x as f64;
+        }
+        let norm: f64 = v.iter().map(|&x| x as f64 * x as f64).sum();
+        let diagonal = lambda * norm + tau;
+        if diagonal > 0.0 && diagonal.is_finite() {
+            *bias = new_bias(residual as f64, vector, &scratch.neighbour_sum, n, penalties);
+            let y = lambda * (residual as f64 - *bias as f64) / diagonal;
+            for (u, &x) in vector.iter_mut().zip(v) {
+                *u = (y * x as f64) as f32;
+            }
+            return Ok(());
+        }
+    }
+    let ld = n.next_multiple_of(ROW_QUANTUM).next_multiple_of(16);
+
+    // The transposed panel: row a holds coordinate a of every neighbour, zero past n so that
+    // the tiles' spare lanes see the same numbers whichever rows came before.
+    scratch.neighbour_sum.fill(0.0);
+    scratch.residuals.clear();
+    let mut residual_sum = 0f64;
+    let dual_panel = &mut scratch.dual_panel[..k * ld];
+    for (r, (&j, &rating)) in entries.indices.iter().zip(entries.values).enumerate() {
+        let j = j as usize;
+        let residual = rating - other.mean - other.bias[j];
+        residual_sum += residual as f64;
+        scratch.residuals.push(residual);
+        let neighbour = &other.factors[j * k..(j + 1) * k];
+        for (panel_row, &value) in dual_panel.chunks_exact_mut(ld).zip(neighbour) {
+            panel_row[r] = value;
+        }
+        for (total, &value) in scratch.neighbour_sum.iter_mut().zip(neighbour) {
+            *total += value as f64;
+        }
+    }
+    for panel_row in dual_panel.chunks_exact_mut(ld) {
+        panel_row[n..].fill(0.0);
+    }
+
+    *bias = new_bias(residual_sum, vector, &scratch.neighbour_sum, n, penalties);
+    let row_bias = *bias as f64;
+
+    gram_upper(simd, dual_panel, ld, k, n, None, &mut scratch.dual_gram);
+
+    let system_ld = (n + 1).next_multiple_of(8);
+    let gram = &scratch.dual_gram;
+    let largest_diagonal =
+        (0..n).map(|d| lambda * gram[d * ld + d] as f64 + tau).fold(0.0, f64::max);
+    let mut failed_column = 0;
+    for jitter in SIMD_JITTERS {
+        for (i, system_row) in scratch.system.chunks_exact_mut(system_ld).take(n).enumerate() {
+            for (entry, &g) in system_row[i..n].iter_mut().zip(&gram[i * ld + i..i * ld + n]) {
+                *entry = lambda * g as f64;
+            }
+            system_row[i] += tau + jitter * largest_diagonal;
+            system_row[n] = lambda * (scratch.residuals[i] as f64 - row_bias);
+            system_row[n + 1..].fill(0.0);
+        }
+        let system = &mut scratch.system[..n * system_ld];
+        match cholesky_solve_augmented(simd, system, system_ld, n, &mut scratch.solution) {
+            Ok(()) => {
+                // u = P^T y, from the neighbours' vectors (still in cache).
+                scratch.vector.fill(0.0);
+                for (&j, &y) in entries.indices.iter().zip(&scratch.solution) {
+                    let j = j as usize;
+                    let neighbour = &other.factors[j * k..(j + 1) * k];
+                    for (total, &value) in scratch.vector.iter_mut().zip(neighbour) {
+                        *total += y * value as f64;
+                    }
+                }
+                for (v, &x) in vector.iter_mut().zip(&scratch.vector) {
+                    *v = x as f32;
+                }
+                return Ok(());
+            }
+            Err(column) => failed_column = column,
+        }
+    }
+    Err(failed_column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::test_arches;
+    use flash_matrix::SeededRng;
+
+    /// A random row against a random other side.
+    struct Case {
+        k: usize,
+        indices: Vec<u32>,
+        ratings: Vec<f32>,
+        factors: Vec<f32>,
+        biases: Vec<f32>,
+        mean: f32,
+        vector: Vec<f32>,
+        bias: f32,
+        penalties: RowPenalties,
+    }
+
+    impl Case {
+        fn new(rng: &mut SeededRng, k: usize, n: usize, n_other: usize) -> Case {
+            let scale = 1.0 / (k as f64).sqrt();
+            let normal = |rng: &mut SeededRng, sd: f64| (rng.next_normal() * sd) as f32;
+            let factors = (0..n_other * k).map(|_| normal(rng, scale)).collect();
+            let biases = (0..n_other).map(|_| normal(rng, 0.3)).collect();
+            // n distinct, sorted neighbours.
+            let mut indices: Vec<u32> = (0..n_other as u32).collect();
+            for i in 0..n {
+                let pick = i + rng.below((n_other - i) as u64) as usize;
+                indices.swap(i, pick);
+            }
+            indices.truncate(n);
+            indices.sort_unstable();
+            let ratings = (0..n).map(|_| (1 + rng.below(10)) as f32 * 0.5).collect();
+            let vector = (0..k).map(|_| normal(rng, scale)).collect();
+            let weight = if rng.below(2) == 0 { 1.0 } else { n as f64 };
+            let lambda = [1.0, 0.01, 3.0][rng.below(3) as usize];
+            let penalties = RowPenalties { lambda, tau: 0.1 * weight, gamma: 0.2 * weight };
+            Case {
+                k,
+                indices,
+                ratings,
+                factors,
+                biases,
+                mean: 3.5,
+                vector,
+                bias: normal(rng, 0.5),
+                penalties,
+            }
+        }
+
+        fn other(&self) -> OtherSide<'_> {
+            OtherSide { k: self.k, factors: &self.factors, bias: &self.biases, mean: self.mean }
+        }
+
+        fn entries(&self) -> RowView<'_> {
+            RowView { indices: &self.indices, values: &self.ratings }
+        }
+
+        /// (bias, vector) after the update with `kernel`, optionally forcing the form.
+        fn run(&self, kernel: Kernel, form: Option<RowForm>) -> (f32, Vec<f32>) {
+            let mut vector = self.vector.clone();
+            let mut bias = self.bias;
+            let mut scratch = RowScratch::with_kernel(self.k, kernel);
+            match (form, &mut scratch.kind) {
+                (Some(form), ScratchKind::Simd(arch, fast)) if !self.indices.is_empty() => {
+                    let row = SimdRow {
+                        entries: self.entries(),
+                        penalties: self.penalties,
+                        other: self.other(),
+                        vector: &mut vector,
+                        bias: &mut bias,
+                        scratch: fast,
+                        form,
+                    };
+                    arch.dispatch(row).unwrap();
+                }
+                _ => update_row(
+                    self.entries(),
+                    self.penalties,
+                    self.other(),
+                    &mut vector,
+                    &mut bias,
+                    &mut scratch,
+                )
+                .unwrap(),
+            }
+            (bias, vector)
+        }
+
+        /// The exact update in f64 (dense normal equations, plain Cholesky in f64).
+        fn reference(&self) -> (f64, Vec<f64>) {
+            let k = self.k;
+            let n = self.indices.len();
+            if n == 0 {
+                return (0.0, vec![0.0; k]);
+            }
+            let RowPenalties { lambda, tau, gamma } = self.penalties;
+            let v = |j: u32| self.factors[j as usize * k..][..k].iter().map(|&x| x as f64);
+            let residual =
+                |j: u32, r: f32| r as f64 - self.mean as f64 - self.biases[j as usize] as f64;
+            let mut bias_sum = 0.0;
+            for (&j, &r) in self.indices.iter().zip(&self.ratings) {
+                let dot: f64 = v(j).zip(&self.vector).map(|(a, &b)| a * b as f64).sum();
+                bias_sum += residual(j, r) - dot;
+            }
+            let bias = (lambda * bias_sum / (lambda * n as f64 + gamma)) as f32 as f64;
+            let mut a = vec![0.0; k * k];
+            let mut b = vec![0.0; k];
+            for (&j, &r) in self.indices.iter().zip(&self.ratings) {
+                let vj: Vec<f64> = v(j).collect();
+                for p in 0..k {
+                    for q in 0..k {
+                        a[p * k + q] += lambda * vj[p] * vj[q];
+                    }
+                    b[p] += lambda * (residual(j, r) - bias) * vj[p];
+                }
+            }
+            for d in 0..k {
+                a[d * k + d] += tau;
+            }
+            cholesky_solve(&mut a, &mut b, k).unwrap();
+            (bias, b)
+        }
+    }
+
+    /// Norm-wise relative distance, as the correctness tests judge a solve.
+    fn distance(got: &[f32], want: &[f64]) -> f64 {
+        let error: f64 = got.iter().zip(want).map(|(&g, w)| (g as f64 - w).powi(2)).sum();
+        let norm: f64 = want.iter().map(|w| w * w).sum();
+        error.sqrt() / norm.sqrt().max(1e-3)
+    }
+
+    /// The bias within 1e-5 of the reference, relative to the bias or to the size of the
+    /// terms it sums (a bias shrunk near zero is only as exact as those), and the vector within
+    /// 1e-5 norm-wise.
+    fn assert_close(case: &Case, (bias, vector): (f32, Vec<f32>), what: &str) {
+        let (want_bias, want_vector) = case.reference();
+        let n = case.indices.len();
+        let RowPenalties { lambda, gamma, .. } = case.penalties;
+        let terms: f64 = case.ratings.iter().map(|&r| r.abs() as f64 + 4.0).sum();
+        let scale = lambda * terms / (lambda * n as f64 + gamma);
+        let bias_error = (bias as f64 - want_bias).abs() / want_bias.abs().max(scale).max(1e-3);
+        assert!(bias_error < 1e-5, "{what} k {} n {n}: bias {bias} vs {want_bias}", case.k);
+        let error = distance(&vector, &want_vector);
+        assert!(error < 1e-5, "{what} k {} n {n}: vector off by {error:e}", case.k);
+    }
+
+    #[test]
+    fn every_kernel_matches_the_f64_reference_for_k_1_to_130() {
+        let mut rng = SeededRng::new(21);
+        for k in 1..=130 {
+            let mut lengths = vec![0, 1, 2, k - 1, k, k + 1, rng.below(300) as usize];
+            lengths.retain(|&n| n < 300);
+            for n in lengths {
+                let case = Case::new(&mut rng, k, n, 320);
+                assert_close(&case, case.run(Kernel::Plain, None), "plain");
+                for arch in test_arches() {
+                    let what = format!("{arch:?}");
+                    assert_close(&case, case.run(Kernel::Simd(arch), None), &what);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_dual_form_gives_the_primal_answer() {
+        let mut rng = SeededRng::new(22);
+        for k in [2, 3, 7, 10, 16, 31, 64, 65, 128] {
+            for n in 1..k {
+                let case = Case::new(&mut rng, k, n, 200);
+                for arch in test_arches() {
+                    let (dual_bias, dual) = case.run(Kernel::Simd(arch), Some(RowForm::Dual));
+                    let (primal_bias, primal) = case.run(Kernel::Simd(arch), Some(RowForm::Primal));
+                    assert_eq!(dual_bias, primal_bias);
+                    let primal: Vec<f64> = primal.iter().map(|&x| x as f64).collect();
+                    let error = distance(&dual, &primal);
+                    assert!(error < 1e-5, "{arch:?} k {k} n {n}: dual off the primal by {error:e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_of_20k_ratings_keep_1e_5_accuracy() {
+        let mut rng = SeededRng::new(23);
+        for k in [16, 64] {
+            let case = Case::new(&mut rng, k, 20_000, 25_000);
+            assert_close(&case, case.run(Kernel::Plain, None), "plain");
+            for arch in test_arches() {
+                assert_close(&case, case.run(Kernel::Simd(arch), None), &format!("{arch:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_kernel_choice_is_the_same_for_every_scratch() {
+        // The process's choice is read once; every thread's scratch agrees.
+        let first = format!("{:?}", Kernel::configured());
+        let handles: Vec<_> =
+            (0..4).map(|_| std::thread::spawn(|| format!("{:?}", Kernel::configured()))).collect();
+        for handle in handles {
+            assert_eq!(handle.join().unwrap(), first);
+        }
+    }
 }

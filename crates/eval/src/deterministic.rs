@@ -21,3 +21,14 @@ where
         .collect();
     block_sums.into_iter().fold(T::default(), |acc, x| acc + x)
 }
+
+/// Two sums carried together through [`sum_in_blocks`] (squared and absolute errors, say).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SumPair(pub f64, pub f64);
+
+impl std::ops::Add for SumPair {
+    type Output = SumPair;
+    fn add(self, other: SumPair) -> SumPair {
+        SumPair(self.0 + other.0, self.1 + other.1)
+    }
+}

@@ -10,6 +10,6 @@ mod deterministic;
 pub mod ranking;
 mod rating;
 
-pub use deterministic::sum_in_blocks;
+pub use deterministic::{sum_in_blocks, SumPair};
 pub use ranking::{ranking_metrics, RankingMetrics, RankingOptions};
 pub use rating::{rating_errors, RatingErrors};

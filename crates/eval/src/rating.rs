@@ -1,7 +1,7 @@
 use flash_matrix::Csr;
 use serde::{Deserialize, Serialize};
 
-use crate::sum_in_blocks;
+use crate::{sum_in_blocks, SumPair};
 
 /// Errors of predicted ratings against held-out ones.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -20,37 +20,20 @@ pub fn rating_errors<F>(truth: &Csr, predict: F) -> RatingErrors
 where
     F: Fn(usize, usize) -> f32 + Sync,
 {
-    let (squared, absolute) = sum_in_blocks(truth.n_rows(), |row| {
+    let SumPair(squared, absolute) = sum_in_blocks(truth.n_rows(), |row| {
         let entries = truth.row(row);
-        let mut sums = Pair::default();
+        let mut sums = SumPair::default();
         for (&col, &rating) in entries.indices.iter().zip(entries.values) {
             let error = (rating - predict(row, col as usize)) as f64;
-            sums = sums + Pair(error * error, error.abs());
+            sums = sums + SumPair(error * error, error.abs());
         }
         sums
-    })
-    .into();
+    });
     let count = truth.nnz();
     if count == 0 {
         return RatingErrors::default();
     }
     RatingErrors { rmse: (squared / count as f64).sqrt(), mae: absolute / count as f64, count }
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Pair(f64, f64);
-
-impl std::ops::Add for Pair {
-    type Output = Pair;
-    fn add(self, other: Pair) -> Pair {
-        Pair(self.0 + other.0, self.1 + other.1)
-    }
-}
-
-impl From<Pair> for (f64, f64) {
-    fn from(pair: Pair) -> (f64, f64) {
-        (pair.0, pair.1)
-    }
 }
 
 #[cfg(test)]

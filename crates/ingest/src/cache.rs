@@ -12,13 +12,15 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use flash_matrix::container::FileKind;
-use flash_matrix::Csr;
+use flash_matrix::container::{self, FileKind};
+use flash_matrix::{Csr, MatrixError};
 
 use crate::fingerprint::SourceStamp;
 use crate::manifest::{Fingerprint, Manifest, PrepareOptions, Summary, CACHE_VERSION};
+use crate::memory::RatingColumns;
 use crate::read::{read_ratings, ReadOptions};
 use crate::split::{given_split, split_ratings, SplitRatings};
 use crate::swap::StagingDir;
@@ -32,6 +34,15 @@ const USERS: &str = "users.bin";
 const ITEMS: &str = "items.bin";
 const FEATURES: &str = "features.json.zst";
 
+/// The binary files of a cache and their kinds.
+const BINARY_FILES: [(&str, FileKind); 5] = [
+    (TRAIN_BY_USER, FileKind::RatingsByUser),
+    (TRAIN_BY_ITEM, FileKind::RatingsByItem),
+    (TEST_BY_USER, FileKind::RatingsByUser),
+    (USERS, FileKind::IdMap),
+    (ITEMS, FileKind::IdMap),
+];
+
 /// Where the ratings come from.
 #[derive(Clone, Debug)]
 pub enum Source {
@@ -44,6 +55,9 @@ pub enum Source {
         /// A test file whose split is used as is.
         test: Option<PathBuf>,
     },
+    /// Ratings already in memory; the cache is keyed by their content, and the split is drawn
+    /// as for a file.
+    Columns(Arc<RatingColumns>),
 }
 
 /// A request to prepare a cache.
@@ -69,27 +83,48 @@ pub struct PrepareOutcome {
     pub manifest: Manifest,
     /// `false` when the cache was already up to date and left untouched.
     pub rebuilt: bool,
+    /// Why a cache that was in place was replaced (sources or options changed, a file is
+    /// missing or damaged, or a rebuild was forced); `None` when there was none, or when it
+    /// was up to date.
+    pub rebuild_reason: Option<String>,
 }
 
 /// Builds the cache of `request`, or returns at once if it is up to date.
 ///
-/// Up to date means: same cache version, same options, and every source has the length and
-/// modification time recorded in the manifest. Only the manifest is read for that check.
+/// Up to date means: same cache version, same options, every source has the length and
+/// modification time recorded in the manifest, and every file of the cache is present with
+/// an intact header and the length that header records. That reads the manifest and 64
+/// bytes of each file, so it takes a few milliseconds whatever the cache's size; damage
+/// inside a file's payload is left to [`Dataset::open`], which verifies every byte and
+/// suggests [`rebuild`].
 ///
 /// An existing `out` that is neither a cache nor an empty directory is refused before any
 /// work: publishing the new cache would delete it.
 pub fn prepare(request: &PrepareRequest) -> Result<PrepareOutcome, IngestError> {
+    prepare_with(request, false)
+}
+
+/// Builds the cache of `request` even if the one in place looks up to date
+/// (`flash-rec prepare --force`), with the same refusal of an `out` that is not a cache.
+pub fn rebuild(request: &PrepareRequest) -> Result<PrepareOutcome, IngestError> {
+    prepare_with(request, true)
+}
+
+fn prepare_with(request: &PrepareRequest, force: bool) -> Result<PrepareOutcome, IngestError> {
     let _span = tracing::info_span!("prepare", out = %request.out.display()).entered();
     validate(request)?;
     let fingerprint = fingerprint_of(request)?;
-    if let Ok(Some(manifest)) = Manifest::read(&request.out.join(MANIFEST)) {
-        if manifest.cache_version == CACHE_VERSION
-            && manifest.fingerprint == fingerprint
-            && all_files_present(&request.out, manifest.summary.has_features)
-        {
+    let rebuild_reason = match freshness(&request.out, &fingerprint) {
+        Freshness::UpToDate(manifest) if !force => {
             tracing::info!("cache is up to date");
-            return Ok(PrepareOutcome { manifest, rebuilt: false });
+            return Ok(PrepareOutcome { manifest, rebuilt: false, rebuild_reason: None });
         }
+        Freshness::UpToDate(_) => Some("a rebuild was asked for".to_string()),
+        Freshness::Absent => None,
+        Freshness::Stale(reason) => Some(reason),
+    };
+    if let Some(reason) = &rebuild_reason {
+        tracing::info!(%reason, "rebuilding the cache");
     }
 
     let started = Instant::now();
@@ -97,7 +132,56 @@ pub fn prepare(request: &PrepareRequest) -> Result<PrepareOutcome, IngestError> 
     let manifest = build(request, fingerprint, staging.path())?;
     staging.publish(&request.out)?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "cache written");
-    Ok(PrepareOutcome { manifest, rebuilt: true })
+    Ok(PrepareOutcome { manifest, rebuilt: true, rebuild_reason })
+}
+
+/// The state of the cache at `out` with respect to `fingerprint`.
+enum Freshness {
+    /// No cache there (no manifest).
+    Absent,
+    /// It must be rebuilt, for the reason given.
+    Stale(String),
+    /// It is up to date; its manifest.
+    UpToDate(Manifest),
+}
+
+fn freshness(out: &Path, fingerprint: &Fingerprint) -> Freshness {
+    let manifest = match Manifest::read(&out.join(MANIFEST)) {
+        Ok(Some(manifest)) => manifest,
+        Ok(None) => return Freshness::Absent,
+        Err(error) => return Freshness::Stale(error.to_string()),
+    };
+    if manifest.cache_version != CACHE_VERSION {
+        let version = manifest.cache_version;
+        return Freshness::Stale(format!(
+            "cache version {version}, this build writes {CACHE_VERSION}"
+        ));
+    }
+    if manifest.fingerprint.options != fingerprint.options {
+        return Freshness::Stale("the options changed".into());
+    }
+    if manifest.fingerprint.content != fingerprint.content {
+        return Freshness::Stale("the ratings in memory changed".into());
+    }
+    if manifest.fingerprint.sources != fingerprint.sources {
+        let changed = fingerprint
+            .sources
+            .iter()
+            .find(|source| !manifest.fingerprint.sources.contains(source))
+            .map_or("the list of sources changed".into(), |source| {
+                format!("{} changed", source.path.display())
+            });
+        return Freshness::Stale(changed);
+    }
+    for (name, kind) in BINARY_FILES {
+        if let Err(error) = container::check_header(&out.join(name), kind) {
+            return Freshness::Stale(error.to_string());
+        }
+    }
+    if manifest.summary.has_features && !out.join(FEATURES).is_file() {
+        return Freshness::Stale(format!("{} is missing", out.join(FEATURES).display()));
+    }
+    Freshness::UpToDate(manifest)
 }
 
 fn validate(request: &PrepareRequest) -> Result<(), IngestError> {
@@ -111,6 +195,9 @@ fn validate(request: &PrepareRequest) -> Result<(), IngestError> {
             let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
             return Err(IngestError::io(dir, missing));
         }
+    }
+    if let Source::Columns(columns) = &request.source {
+        columns.check_shape()?;
     }
     Ok(())
 }
@@ -149,6 +236,11 @@ fn fingerprint_of(request: &PrepareRequest) -> Result<Fingerprint, IngestError> 
             paths.extend(test.clone());
             test.is_some()
         }
+        Source::Columns(_) => false,
+    };
+    let content = match &request.source {
+        Source::Columns(columns) => Some(format!("{:016x}", columns.content_hash())),
+        _ => None,
     };
     let sources = paths.iter().map(|p| SourceStamp::of(p)).collect::<Result<_, _>>()?;
     let options = PrepareOptions {
@@ -159,15 +251,7 @@ fn fingerprint_of(request: &PrepareRequest) -> Result<Fingerprint, IngestError> 
         scale: request.read.scale,
         on_duplicate: request.on_duplicate,
     };
-    Ok(Fingerprint { sources, options })
-}
-
-fn all_files_present(dir: &Path, has_features: bool) -> bool {
-    let mut files = vec![TRAIN_BY_USER, TRAIN_BY_ITEM, TEST_BY_USER, USERS, ITEMS];
-    if has_features {
-        files.push(FEATURES);
-    }
-    files.iter().all(|f| dir.join(f).is_file())
+    Ok(Fingerprint { sources, content, options })
 }
 
 fn build(
@@ -190,6 +274,10 @@ fn build(
             let train_raw = read_ratings(ratings, &request.read)?;
             let test_raw = read_ratings(test, &request.read)?;
             (given_split(&train_raw, &test_raw, request.on_duplicate)?, None)
+        }
+        Source::Columns(columns) => {
+            let raw = columns.to_raw(request.read.scale)?;
+            (split_ratings(&raw, request.on_duplicate, request.split)?, None)
         }
     };
 
@@ -265,6 +353,19 @@ fn write_features(path: &Path, table: &FeatureTable) -> Result<(), IngestError> 
     Ok(())
 }
 
+/// How many times [`Dataset::open`] tries when the cache keeps being replaced under it.
+const OPEN_ATTEMPTS: usize = 5;
+
+/// What changes when a cache directory is published over `dir`: the directory itself (a new
+/// one is renamed in) and its manifest.
+fn generation(dir: &Path) -> (Option<u64>, Option<Vec<u8>>) {
+    #[cfg(unix)]
+    let identity = std::fs::metadata(dir).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    #[cfg(not(unix))]
+    let identity = None;
+    (identity, std::fs::read(dir.join(MANIFEST)).ok())
+}
+
 /// A prepared cache, opened: matrices are memory-mapped and fully verified.
 #[derive(Debug)]
 pub struct Dataset {
@@ -285,8 +386,26 @@ pub struct Dataset {
 impl Dataset {
     /// Opens the cache at `dir`, verifying checksums, invariants and the consistency of its
     /// files, and refusing a cache whose sources have changed since it was built.
+    ///
+    /// A `prepare` may publish a new cache while this one is being opened, and the files
+    /// would then come from two builds. The directory and its manifest are looked at again at
+    /// the end: if they changed, the open starts over (a few times at most), so a reader gets
+    /// the old cache or the new one, never a mixture.
     pub fn open(dir: &Path) -> Result<Self, IngestError> {
         let _span = tracing::info_span!("open_cache", dir = %dir.display()).entered();
+        let mut attempts = 0;
+        loop {
+            let before = generation(dir);
+            let result = Self::open_once(dir);
+            attempts += 1;
+            if attempts == OPEN_ATTEMPTS || generation(dir) == before {
+                return result;
+            }
+            tracing::info!("the cache was replaced while being opened; opening it again");
+        }
+    }
+
+    fn open_once(dir: &Path) -> Result<Self, IngestError> {
         let manifest_path = dir.join(MANIFEST);
         let manifest = Manifest::read(&manifest_path)?.ok_or_else(|| {
             IngestError::layout(dir, "not a prepared cache (no manifest.json); run prepare")
@@ -308,12 +427,15 @@ impl Dataset {
             }
         }
 
+        let damaged = |source: MatrixError| IngestError::DamagedCache { source };
+        let matrix = |name: &str, kind| Csr::open(&dir.join(name), kind).map_err(damaged);
+        let ids = |name: &str| IdMap::open(&dir.join(name)).map_err(damaged);
         let dataset = Dataset {
-            train_by_user: Csr::open(&dir.join(TRAIN_BY_USER), FileKind::RatingsByUser)?,
-            train_by_item: Csr::open(&dir.join(TRAIN_BY_ITEM), FileKind::RatingsByItem)?,
-            test_by_user: Csr::open(&dir.join(TEST_BY_USER), FileKind::RatingsByUser)?,
-            users: IdMap::open(&dir.join(USERS))?,
-            items: IdMap::open(&dir.join(ITEMS))?,
+            train_by_user: matrix(TRAIN_BY_USER, FileKind::RatingsByUser)?,
+            train_by_item: matrix(TRAIN_BY_ITEM, FileKind::RatingsByItem)?,
+            test_by_user: matrix(TEST_BY_USER, FileKind::RatingsByUser)?,
+            users: ids(USERS)?,
+            items: ids(ITEMS)?,
             dir: dir.to_path_buf(),
             manifest,
         };
@@ -330,7 +452,8 @@ impl Dataset {
             && self.train_by_item.n_cols() == n_users
             && self.train_by_item.nnz() == self.train_by_user.nnz();
         if !shapes_agree {
-            return Err(IngestError::layout(&self.dir, "cache files disagree on their shapes"));
+            let reason = "cache files disagree on their shapes; run prepare again with --force";
+            return Err(IngestError::layout(&self.dir, reason));
         }
         Ok(())
     }

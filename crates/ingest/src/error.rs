@@ -86,9 +86,16 @@ pub enum IngestError {
         message: String,
     },
 
-    /// A cache file is missing, damaged or foreign.
+    /// A binary file that is not part of a cache is missing, damaged or foreign.
     #[error(transparent)]
     Matrix(#[from] MatrixError),
+
+    /// A file of a prepared cache is missing, damaged or foreign: the cache must be rebuilt.
+    #[error("{source}; run prepare again with --force to rebuild the cache")]
+    DamagedCache {
+        /// What is wrong with which file.
+        source: MatrixError,
+    },
 
     /// The options contradict each other or are out of range.
     #[error("{0}")]

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use flash_matrix::AtomicFile;
+use flash_matrix::{AtomicFile, IdMap};
 use polars::prelude::*;
 
 use crate::{is_parquet, IngestError};
@@ -22,6 +22,21 @@ pub struct RecommendationTable {
 }
 
 impl RecommendationTable {
+    /// The rows of `lists[user]` (dense `(item, score)` pairs, best first) for every user,
+    /// with original ids.
+    pub fn from_lists(users: &IdMap, items: &IdMap, lists: &[Vec<(u32, f32)>]) -> Self {
+        let mut table = RecommendationTable::default();
+        for (user, list) in lists.iter().enumerate() {
+            for (rank, &(item, score)) in list.iter().enumerate() {
+                table.user_ids.push(users.id_of(user as u32));
+                table.ranks.push(rank as u32 + 1);
+                table.movie_ids.push(items.id_of(item));
+                table.scores.push(score);
+            }
+        }
+        table
+    }
+
     /// Writes the table atomically (CSV with a header, or Parquet by extension).
     pub fn write(&self, path: &Path) -> Result<(), IngestError> {
         let mut file = AtomicFile::create(path)?;

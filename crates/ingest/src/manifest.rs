@@ -26,6 +26,10 @@ pub struct Manifest {
 pub struct Fingerprint {
     /// Every file read, with its length and modification time.
     pub sources: Vec<SourceStamp>,
+    /// For ratings from memory ([`Source::Columns`](crate::Source::Columns)): the xxh3-64 of
+    /// their content as 16 hex digits; `None` for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// The options that shaped the result.
     pub options: PrepareOptions,
 }

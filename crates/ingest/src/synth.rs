@@ -163,8 +163,10 @@ impl Catalogue {
         for i in (1..ranks.len()).rev() {
             ranks.swap(i, rng.below(i as u64 + 1) as usize);
         }
-        let weights: Vec<f64> =
-            ranks.iter().map(|&r| (r as f64 + ITEM_POPULARITY_OFFSET).powf(-ITEM_POPULARITY_EXPONENT)).collect();
+        let weights: Vec<f64> = ranks
+            .iter()
+            .map(|&r| (r as f64 + ITEM_POPULARITY_OFFSET).powf(-ITEM_POPULARITY_EXPONENT))
+            .collect();
         let bias = (0..spec.items).map(|_| rng.next_normal() * ITEM_BIAS_SD).collect();
         let factors = (0..spec.items)
             .map(|_| std::array::from_fn(|_| rng.next_normal() * factor_sd()))

@@ -109,47 +109,8 @@ impl Container {
     pub fn open(path: &Path, expected: FileKind) -> Result<Self, MatrixError> {
         let file = MappedFile::open(path)?;
         let bytes = file.bytes();
-
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(MatrixError::foreign(path, "not a flash-rec file (no FLASHREC magic)"));
-        }
-        if bytes.len() < HEADER_LEN {
-            return Err(MatrixError::damaged(path, "truncated inside the header"));
-        }
-        let stored_header_checksum = read_u64(bytes, 56);
-        if xxh3_64(&bytes[..56]) != stored_header_checksum {
-            return Err(MatrixError::damaged(path, "header checksum mismatch"));
-        }
-        let version = read_u32(bytes, 8);
-        if version != FORMAT_VERSION {
-            return Err(MatrixError::foreign(
-                path,
-                format!("format version {version}; this build reads version {FORMAT_VERSION}"),
-            ));
-        }
-        let kind_value = read_u32(bytes, 12);
-        match FileKind::from_u32(kind_value) {
-            Some(kind) if kind == expected => {}
-            Some(kind) => {
-                return Err(MatrixError::foreign(
-                    path,
-                    format!("holds {kind:?}, expected {expected:?}"),
-                ))
-            }
-            None => {
-                return Err(MatrixError::foreign(path, format!("unknown file kind {kind_value}")))
-            }
-        }
-
-        let payload = &bytes[HEADER_LEN..];
-        let payload_len = read_u64(bytes, 40);
-        if payload_len != payload.len() as u64 {
-            return Err(MatrixError::damaged(
-                path,
-                format!("payload is {} bytes, header says {payload_len}", payload.len()),
-            ));
-        }
-        if xxh3_64(payload) != read_u64(bytes, 48) {
+        verify_header(path, bytes, bytes.len() as u64, expected)?;
+        if xxh3_64(&bytes[HEADER_LEN..]) != read_u64(bytes, 48) {
             return Err(MatrixError::damaged(path, "payload checksum mismatch"));
         }
 
@@ -194,6 +155,69 @@ impl Container {
     pub fn path(&self) -> &Path {
         self.file.path()
     }
+}
+
+/// Checks that `path` is a file of `expected` kind whose header is intact and whose length
+/// is the one its header records, reading only the 64-byte header: the cheap check of
+/// `prepare`'s up-to-date test. The payload checksum is left to [`Container::open`], which
+/// reads every byte.
+pub fn check_header(path: &Path, expected: FileKind) -> Result<(), MatrixError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| MatrixError::io(path, e))?;
+    let metadata = file.metadata().map_err(|e| MatrixError::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(MatrixError::foreign(path, "not a regular file"));
+    }
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    file.take(HEADER_LEN as u64).read_to_end(&mut header).map_err(|e| MatrixError::io(path, e))?;
+    verify_header(path, &header, metadata.len(), expected)
+}
+
+/// The checks of the header, in the order of the module doc, against a file of `file_len`
+/// bytes whose first bytes are `bytes` (at least the header, unless the file is shorter).
+fn verify_header(
+    path: &Path,
+    bytes: &[u8],
+    file_len: u64,
+    expected: FileKind,
+) -> Result<(), MatrixError> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(MatrixError::foreign(path, "not a flash-rec file (no FLASHREC magic)"));
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(MatrixError::damaged(path, "truncated inside the header"));
+    }
+    let stored_header_checksum = read_u64(bytes, 56);
+    if xxh3_64(&bytes[..56]) != stored_header_checksum {
+        return Err(MatrixError::damaged(path, "header checksum mismatch"));
+    }
+    let version = read_u32(bytes, 8);
+    if version != FORMAT_VERSION {
+        return Err(MatrixError::foreign(
+            path,
+            format!("format version {version}; this build reads version {FORMAT_VERSION}"),
+        ));
+    }
+    let kind_value = read_u32(bytes, 12);
+    match FileKind::from_u32(kind_value) {
+        Some(kind) if kind == expected => {}
+        Some(kind) => {
+            return Err(MatrixError::foreign(
+                path,
+                format!("holds {kind:?}, expected {expected:?}"),
+            ))
+        }
+        None => return Err(MatrixError::foreign(path, format!("unknown file kind {kind_value}"))),
+    }
+    let payload_len = read_u64(bytes, 40);
+    let actual = file_len - HEADER_LEN as u64;
+    if payload_len != actual {
+        return Err(MatrixError::damaged(
+            path,
+            format!("payload is {actual} bytes, header says {payload_len}"),
+        ));
+    }
+    Ok(())
 }
 
 fn section_table(sections: &[&[u8]]) -> Vec<u8> {
@@ -304,6 +328,40 @@ mod tests {
         std::fs::write(&short, &newer).unwrap();
         let err = Container::open(&short, FileKind::Model).unwrap_err().to_string();
         assert!(err.contains("format version 2"), "{err}");
+    }
+
+    #[test]
+    fn the_header_check_sees_header_damage_and_length_but_not_the_payload() {
+        let path = scratch("header.bin");
+        write(&path, FileKind::IdMap, [2, 0, 0], &[bytemuck::cast_slice(&[5i64, 6])]).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        check_header(&path, FileKind::IdMap).unwrap();
+        let err = check_header(&path, FileKind::Model).unwrap_err().to_string();
+        assert!(err.contains("holds IdMap, expected Model"), "{err}");
+
+        let damaged = scratch("header-damaged.bin");
+        let mut cases: Vec<(Vec<u8>, &str)> = vec![
+            (good[..good.len() - 1].to_vec(), "header says"),
+            ([&good[..], &[0u8; 8]].concat(), "header says"),
+            (good[..40].to_vec(), "truncated inside the header"),
+            (Vec::new(), "no FLASHREC magic"),
+        ];
+        let mut flipped = good.clone();
+        flipped[20] ^= 1;
+        cases.push((flipped, "header checksum mismatch"));
+        for (bytes, reason) in cases {
+            std::fs::write(&damaged, &bytes).unwrap();
+            let err = check_header(&damaged, FileKind::IdMap).unwrap_err().to_string();
+            assert!(err.contains(reason) && err.contains("header-damaged.bin"), "{err}");
+        }
+
+        // A payload flip keeps the header intact: only a full open sees it.
+        let mut payload_flip = good.clone();
+        *payload_flip.last_mut().unwrap() ^= 1;
+        std::fs::write(&damaged, &payload_flip).unwrap();
+        check_header(&damaged, FileKind::IdMap).unwrap();
+        assert!(Container::open(&damaged, FileKind::IdMap).is_err());
+        assert!(check_header(&std::env::temp_dir(), FileKind::IdMap).is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use flash_ingest::{
-    prepare, DuplicatePolicy, PrepareRequest, RatingScale, ReadOptions, Source, SplitOptions,
+    prepare, rebuild, DuplicatePolicy, PrepareRequest, RatingScale, ReadOptions, Source,
+    SplitOptions,
 };
 
 /// Options of `prepare`.
@@ -40,6 +41,10 @@ pub struct Args {
     /// What to do with a (user, item) pair rated twice.
     #[arg(long, value_enum, default_value_t = OnDuplicate::KeepLatest)]
     on_duplicate: OnDuplicate,
+    /// Rebuild the cache even if it looks up to date (the quick check reads only each
+    /// file's header; use this when a later command reports a damaged cache file).
+    #[arg(long)]
+    force: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -72,14 +77,18 @@ pub fn run(args: Args) -> Result<()> {
         },
     };
 
-    let outcome = prepare(&request)?;
+    let outcome = if args.force { rebuild(&request)? } else { prepare(&request)? };
     let summary = &outcome.manifest.summary;
     if args.json {
         let mut value = serde_json::to_value(summary)?;
         value["cache"] = args.out.display().to_string().into();
         value["rebuilt"] = outcome.rebuilt.into();
+        value["rebuild_reason"] = outcome.rebuild_reason.clone().into();
         super::print_json(&value);
         return Ok(());
+    }
+    if let Some(reason) = &outcome.rebuild_reason {
+        println!("{}: rebuilt: {reason}", args.out.display());
     }
     let state = if outcome.rebuilt { "prepared" } else { "up to date" };
     println!(

@@ -1,9 +1,7 @@
 //! `flash-rec recommend` and `flash-rec similar`.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Result};
-use flash_als::{fold_in, recommend, recommend_for_vector, similar_items, RankingRule};
+use flash_als::{fold_in, recommend, recommend_for_vector, similar_items};
 use flash_ingest::FeatureTable;
 use serde_json::json;
 
@@ -12,25 +10,16 @@ use super::catalogue::{dense_item, title, FilterFlags};
 /// Options of `recommend`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The prepared cache.
-    #[arg(long)]
-    data: PathBuf,
-    /// The trained model.
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    inputs: super::ModelOnData,
     /// The user (original id) to recommend for.
     #[arg(long, required_unless_present = "rate", conflicts_with = "rate")]
     user: Option<i64>,
     /// A new user's rating, MOVIE_ID=RATING (repeatable): the user is folded in.
     #[arg(long, value_parser = parse_rating)]
     rate: Vec<(i64, f32)>,
-    /// How many movies.
-    #[arg(short, long, default_value_t = 10)]
-    k: usize,
-    /// Weight of the item bias in the score (1 ranks by predicted rating; 0.5 damps
-    /// popularity).
-    #[arg(long, default_value_t = 1.0)]
-    item_bias_weight: f32,
+    #[command(flatten)]
+    list: super::ListArgs,
     #[command(flatten)]
     filter: FilterFlags,
     /// Print JSON.
@@ -41,18 +30,18 @@ pub struct Args {
 /// Options of `similar`.
 #[derive(clap::Args)]
 pub struct SimilarArgs {
-    /// The prepared cache.
-    #[arg(long)]
-    data: PathBuf,
-    /// The trained model.
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    inputs: super::ModelOnData,
     /// The movie (original id).
     #[arg(long)]
     movie: i64,
     /// How many movies.
     #[arg(short, long, default_value_t = 10)]
     k: usize,
+    /// Only movies with at least this many train ratings: a vector learnt from a handful of
+    /// ratings points anywhere, and its cosine with it means little.
+    #[arg(long, default_value_t = 10)]
+    min_ratings: usize,
     #[command(flatten)]
     filter: FilterFlags,
     /// Print JSON.
@@ -74,16 +63,16 @@ fn parse_rating(text: &str) -> Result<(i64, f32), String> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (dataset, model) = super::open_model_for(&args.data, &args.model)?;
+    let (dataset, model) = args.inputs.open()?;
     let features = dataset.features()?;
     let filter = args.filter.build(&dataset, features.as_ref())?;
-    let rule = RankingRule { k: args.k, item_bias_weight: args.item_bias_weight };
+    let rule = args.list.rule();
     let factors = &model.factors;
 
     let list = match args.user {
         Some(user_id) => {
             let Some(user) = dataset.users.index_of(user_id) else {
-                bail!("user {user_id} is not in {}", args.data.display());
+                bail!("user {user_id} is not in {}", args.inputs.data.display());
             };
             recommend(
                 factors,
@@ -113,9 +102,14 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 pub fn run_similar(args: SimilarArgs) -> Result<()> {
-    let (dataset, model) = super::open_model_for(&args.data, &args.model)?;
+    let (dataset, model) = args.inputs.open()?;
     let features = dataset.features()?;
-    let filter = args.filter.build(&dataset, features.as_ref())?;
+    let by_item = &dataset.train_by_item;
+    let rare = (0..by_item.n_rows()).filter(|&i| by_item.row_len(i) < args.min_ratings);
+    let filter = args
+        .filter
+        .build(&dataset, features.as_ref())?
+        .deny(by_item.n_rows(), rare.map(|i| i as u32));
     let item = dense_item(&dataset, args.movie)?;
     let list = similar_items(&model.factors, item as usize, args.k, &filter);
     if !args.json {

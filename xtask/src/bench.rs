@@ -1,0 +1,661 @@
+//! `cargo xtask bench`: the ALS epoch against the machine's limit, side by side.
+//!
+//! Builds flash-rec in release mode, measures the peak fp32 FMA rate (see `peak`), prepares
+//! the data sets (cached under `target/bench-data`), then times training epochs with the SIMD
+//! kernels (`FLASH_ALS_KERNEL=simd`: the widest instruction set; `avx2` and the portable
+//! `scalar` build for comparison) and with the plain reference (`plain`), the NumPy reference
+//! (`bench/numpy_als.py`, in a venv under `target/bench-venv`) and `recommend-all`, and writes
+//! everything to `docs/benchmarks.md` (and prints it).
+//!
+//! The floor of an epoch is `2 nnz (k^2 + 2k) + (users + items) (k^3 / 3 + 2 k^2)` flops at
+//! the measured peak: the upper triangle of every Gram matrix, the right-hand sides, and a
+//! Cholesky solve per row.
+
+mod peak;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::{download, flash, workspace_root};
+
+/// Options of `cargo xtask bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Skip the 33.8M-rating set (about two thirds of the time).
+    #[arg(long)]
+    pub quick: bool,
+    /// Training threads (the peak is measured with as many).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Where to write the report.
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    pub out: PathBuf,
+}
+
+/// A synthetic set: name, users, items, ratings.
+const SYNTH_5M: (&str, usize, usize, usize) = ("synth-5m", 32_000, 12_000, 5_000_000);
+/// The shape of MovieLens ml-latest (2023).
+const SYNTH_33M: (&str, usize, usize, usize) = ("synth-33m", 330_975, 86_537, 33_832_162);
+
+/// A prepared data set.
+struct Data {
+    name: String,
+    cache: PathBuf,
+    users: u64,
+    items: u64,
+    /// Train ratings.
+    nnz: u64,
+    /// Bytes of the rating matrices training maps (train by user and by item, test).
+    rating_bytes: u64,
+}
+
+/// What one `flash-rec train` run gave.
+struct TrainRun {
+    label: String,
+    data: String,
+    kernel: &'static str,
+    k: usize,
+    epoch_seconds: Vec<f64>,
+    test_rmse: f64,
+    peak_rss_bytes: u64,
+    floor_seconds: f64,
+    memory_budget: u64,
+    command: String,
+}
+
+impl TrainRun {
+    /// The median epoch after the first (which also faults in the mapped data).
+    fn seconds(&self) -> f64 {
+        let mut tail: Vec<f64> = self.epoch_seconds.iter().skip(1).copied().collect();
+        if tail.is_empty() {
+            tail = self.epoch_seconds.clone();
+        }
+        tail.sort_by(f64::total_cmp);
+        tail[tail.len() / 2]
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let started = Instant::now();
+    let busy_before = busy_processes();
+    flash::build()?;
+    let bench_dir = workspace_root().join("target").join("bench-data");
+    std::fs::create_dir_all(&bench_dir)?;
+
+    eprintln!("== peak-FMA probe ({} threads)", args.threads);
+    let peaks = peak::measure(args.threads);
+    let peak = peaks.iter().map(|p| p.all_threads).fold(0.0, f64::max) * 1e9;
+
+    let small = prepare_movielens(&bench_dir)?;
+    let synth_5m = prepare_synthetic(&bench_dir, SYNTH_5M)?;
+    let synth_33m = if args.quick { None } else { Some(prepare_synthetic(&bench_dir, SYNTH_33M)?) };
+
+    let threads = args.threads;
+    let mut runs = Vec::new();
+    let mut train = |data: &Data, kernel: &'static str, k: usize, epochs: usize, seed: bool| {
+        let run = train_run(data, kernel, k, epochs, seed, threads, peak, &bench_dir);
+        if let Ok(run) = &run {
+            eprintln!(
+                "   {:<28} {:>6} {:>9.4} s/epoch  {:>6.2}x floor  test RMSE {:.4}",
+                run.label,
+                run.kernel,
+                run.seconds(),
+                run.seconds() / run.floor_seconds,
+                run.test_rmse
+            );
+        }
+        run.map(|run| runs.push(run))
+    };
+    eprintln!("== training");
+    for kernel in ["simd", "plain"] {
+        train(&small, kernel, 10, 6, true)?;
+        train(&small, kernel, 64, 4, false)?;
+    }
+    for kernel in ["simd", "plain"] {
+        for k in [10, 64, 128] {
+            let epochs = if kernel == "plain" && k == 128 { 2 } else { 3 };
+            train(&synth_5m, kernel, k, epochs, false)?;
+        }
+    }
+    // The other builds of the same SIMD code, for docs/performance.md's comparison.
+    train(&synth_5m, "avx2", 64, 3, false)?;
+    train(&synth_5m, "scalar", 64, 2, false)?;
+    if let Some(data) = &synth_33m {
+        train(data, "simd", 64, 3, false)?;
+        train(data, "plain", 64, 2, false)?;
+    }
+
+    eprintln!("== NumPy reference (ml-latest-small, k 10, seed formulation)");
+    let numpy = numpy_reference(&small)?;
+
+    eprintln!("== recommend-all");
+    let mut recommend = Vec::new();
+    for kernel in ["simd", "plain"] {
+        recommend.push(recommend_all(&synth_5m, kernel, threads, &bench_dir)?);
+    }
+    if let Some(data) = &synth_33m {
+        recommend.push(recommend_all(data, "simd", threads, &bench_dir)?);
+    }
+
+    let busy_after = busy_processes();
+    let report = Report {
+        peaks: &peaks,
+        threads,
+        runs: &runs,
+        numpy: &numpy,
+        recommend: &recommend,
+        busy: [busy_before, busy_after].concat(),
+        total_seconds: started.elapsed().as_secs_f64(),
+        quick: args.quick,
+    }
+    .render()?;
+    let out = workspace_root().join(&args.out);
+    std::fs::write(&out, &report).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{report}");
+    eprintln!("== wrote {}", out.display());
+    Ok(())
+}
+
+/// Other builds or benchmarks running now (they make the figures noisy).
+fn busy_processes() -> Vec<String> {
+    let output = Command::new("pgrep").args(["-a", "-f", "cargo |rustc"]).output();
+    let own = std::process::id().to_string();
+    output
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.starts_with(&own) && !line.contains("xtask"))
+        .map(|line| line.chars().take(100).collect())
+        .collect()
+}
+
+fn text(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn prepare_movielens(bench_dir: &Path) -> Result<Data> {
+    let source = download::data_dir(None).join("ml-latest-small");
+    if !source.join("ratings.csv").is_file() {
+        bail!("{} has no ratings.csv: run `cargo xtask download` first", source.display());
+    }
+    let cache = bench_dir.join("ml-latest-small");
+    prepare(&cache, &["--movielens".into(), text(&source)])?;
+    describe("ml-latest-small", cache)
+}
+
+fn prepare_synthetic(
+    bench_dir: &Path,
+    (name, users, items, ratings): (&str, usize, usize, usize),
+) -> Result<Data> {
+    let csv = bench_dir.join(format!("{name}.csv"));
+    let cache = bench_dir.join(name);
+    if !cache.join("train.by_user.bin").is_file() {
+        if !csv.is_file() {
+            eprintln!("== generating {name} ({ratings} ratings)");
+            flash::run(&[
+                "synth".into(),
+                "--users".into(),
+                users.to_string(),
+                "--items".into(),
+                items.to_string(),
+                "--ratings".into(),
+                ratings.to_string(),
+                "--seed".into(),
+                "1".into(),
+                "--out".into(),
+                text(&csv),
+            ])?;
+        }
+        prepare(&cache, &["--ratings".into(), text(&csv)])?;
+        // The cache holds everything; the CSV is only a step.
+        std::fs::remove_file(&csv).ok();
+    }
+    describe(name, cache)
+}
+
+fn prepare(cache: &Path, source: &[String]) -> Result<()> {
+    if cache.join("train.by_user.bin").is_file() {
+        return Ok(());
+    }
+    eprintln!("== prepare {}", cache.display());
+    let mut args = vec!["prepare".to_string()];
+    args.extend_from_slice(source);
+    args.extend(["--out".into(), text(cache)]);
+    flash::run(&args).map(drop)
+}
+
+/// Reads the shape from the cache's headers (see crates/matrix/src/container.rs).
+fn describe(name: &str, cache: PathBuf) -> Result<Data> {
+    let dims = |file: &str| -> Result<([u64; 3], u64)> {
+        let path = cache.join(file);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let field =
+            |i: usize| u64::from_le_bytes(bytes[16 + 8 * i..24 + 8 * i].try_into().unwrap());
+        Ok(([field(0), field(1), field(2)], bytes.len() as u64))
+    };
+    let ([users, items, nnz], by_user) = dims("train.by_user.bin")?;
+    let (_, by_item) = dims("train.by_item.bin")?;
+    let (_, test) = dims("test.by_user.bin")?;
+    Ok(Data { name: name.into(), cache, users, items, nnz, rating_bytes: by_user + by_item + test })
+}
+
+/// Flops of one exact-ALS epoch (see the module doc).
+fn floor_flops(data: &Data, k: usize) -> f64 {
+    let k = k as f64;
+    2.0 * data.nnz as f64 * (k * k + 2.0 * k)
+        + (data.users + data.items) as f64 * (k * k * k / 3.0 + 2.0 * k * k)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_run(
+    data: &Data,
+    kernel: &'static str,
+    k: usize,
+    epochs: usize,
+    seed_formulation: bool,
+    threads: usize,
+    peak: f64,
+    bench_dir: &Path,
+) -> Result<TrainRun> {
+    let model = bench_dir.join(format!("{}-k{k}-{kernel}.flash", data.name));
+    let rss_file = bench_dir.join("rss.txt");
+    let mut args = vec![
+        "train".to_string(),
+        "--data".into(),
+        text(&data.cache),
+        "--model".into(),
+        text(&model),
+        "--factors".into(),
+        k.to_string(),
+        "--epochs".into(),
+        epochs.to_string(),
+        "--threads".into(),
+        threads.to_string(),
+        "--json".into(),
+    ];
+    if seed_formulation {
+        args.push("--seed-formulation".into());
+    }
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&rss_file)
+        .arg(flash::binary())
+        .args(&args)
+        .env("FLASH_ALS_KERNEL", kernel)
+        .output()
+        .context("cannot run /usr/bin/time flash-rec train")?;
+    if !output.status.success() {
+        bail!("flash-rec {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let epochs_json = json["epochs"].as_array().context("no epochs in train output")?;
+    let epoch_seconds = epochs_json.iter().filter_map(|e| e["seconds"].as_f64()).collect();
+    let test_rmse = epochs_json.last().and_then(|e| e["test_rmse"].as_f64()).unwrap_or(f64::NAN);
+    let rss_kib: u64 = std::fs::read_to_string(&rss_file)?
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .context("no peak RSS from /usr/bin/time")?;
+    let factor_bytes = (data.users + data.items) * (k as u64 + 1) * 4;
+    let formulation = if seed_formulation { ", seed formulation" } else { "" };
+    Ok(TrainRun {
+        label: format!("{} k={k}{formulation}", data.name),
+        data: data.name.clone(),
+        kernel,
+        k,
+        epoch_seconds,
+        test_rmse,
+        peak_rss_bytes: rss_kib * 1024,
+        floor_seconds: floor_flops(data, k) / peak,
+        memory_budget: data.rating_bytes + factor_bytes,
+        command: format!("FLASH_ALS_KERNEL={kernel} flash-rec {}", args.join(" ")),
+    })
+}
+
+/// The NumPy reference's figures.
+struct NumpyRun {
+    json: serde_json::Value,
+    command: String,
+}
+
+fn numpy_reference(small: &Data) -> Result<NumpyRun> {
+    let venv = workspace_root().join("target").join("bench-venv");
+    let python = venv.join("bin").join("python");
+    if !python.is_file() {
+        eprintln!("== creating {} with numpy", venv.display());
+        let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;
+        if !status.success() {
+            bail!("python3 -m venv failed ({status})");
+        }
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "numpy", "threadpoolctl"])
+            .status()?;
+        if !status.success() {
+            bail!("pip install numpy failed ({status})");
+        }
+    }
+    let script = workspace_root().join("bench").join("numpy_als.py");
+    let args = [
+        "--data".to_string(),
+        text(&small.cache),
+        "--factors".into(),
+        "10".into(),
+        "--epochs".into(),
+    ];
+    // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be set on this machine for old OpenBLAS builds;
+    // they slow a current numpy, so the reference runs without them (this command only).
+    let output = Command::new(&python)
+        .arg(&script)
+        .args(&args)
+        .args(["3", "--seed-formulation"])
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE")
+        .output()
+        .context("cannot run the NumPy reference")?;
+    if !output.status.success() {
+        bail!("numpy_als.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let command = format!(
+        "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/numpy_als.py {} 3 \
+         --seed-formulation",
+        args.join(" ")
+    );
+    Ok(NumpyRun { json, command })
+}
+
+/// What one `flash-rec recommend-all` gave.
+struct RecommendRun {
+    data: String,
+    kernel: &'static str,
+    users: u64,
+    items: u64,
+    scoring_thread_seconds: f64,
+    selection_thread_seconds: f64,
+    wall_seconds: f64,
+    command: String,
+}
+
+fn recommend_all(
+    data: &Data,
+    kernel: &'static str,
+    threads: usize,
+    bench_dir: &Path,
+) -> Result<RecommendRun> {
+    let model = bench_dir.join(format!("{}-k64-simd.flash", data.name));
+    let out = bench_dir.join(format!("{}-recommendations.parquet", data.name));
+    let args = [
+        "recommend-all".to_string(),
+        "--data".into(),
+        text(&data.cache),
+        "--model".into(),
+        text(&model),
+        "--out".into(),
+        text(&out),
+        "-v".into(),
+    ];
+    let output = Command::new(flash::binary())
+        .args(&args)
+        .env("FLASH_ALS_KERNEL", kernel)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env_remove("RUST_LOG")
+        .output()
+        .context("cannot run flash-rec recommend-all")?;
+    if !output.status.success() {
+        bail!("recommend-all failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    std::fs::remove_file(&out).ok();
+    let log = String::from_utf8_lossy(&output.stderr);
+    let line = log
+        .lines()
+        .find(|l| l.contains("recommend_all phases"))
+        .context("recommend-all logged no phase timings")?;
+    let field = |name: &str| -> Result<f64> {
+        let start = line.find(&format!("{name}=")).with_context(|| format!("no {name}"))?;
+        let value: String = line[start + name.len() + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '-'))
+            .collect();
+        value.parse().with_context(|| format!("bad {name} {value:?}"))
+    };
+    let run = RecommendRun {
+        data: data.name.clone(),
+        kernel,
+        users: data.users,
+        items: data.items,
+        scoring_thread_seconds: field("scoring_thread_seconds")?,
+        selection_thread_seconds: field("selection_thread_seconds")?,
+        wall_seconds: field("wall_seconds")?,
+        command: format!(
+            "FLASH_ALS_KERNEL={kernel} RAYON_NUM_THREADS={threads} flash-rec {}",
+            args.join(" ")
+        ),
+    };
+    eprintln!(
+        "   {:<12} {:>6} scoring {:.2} thread-s, selection {:.2} thread-s, wall {:.2} s",
+        run.data,
+        kernel,
+        run.scoring_thread_seconds,
+        run.selection_thread_seconds,
+        run.wall_seconds
+    );
+    Ok(run)
+}
+
+struct Report<'a> {
+    peaks: &'a [peak::Peak],
+    threads: usize,
+    runs: &'a [TrainRun],
+    numpy: &'a NumpyRun,
+    recommend: &'a [RecommendRun],
+    busy: Vec<String>,
+    total_seconds: f64,
+    quick: bool,
+}
+
+impl Report<'_> {
+    fn render(&self) -> Result<String> {
+        let peak = self.peaks.iter().map(|p| p.all_threads).fold(0.0, f64::max);
+        let mut md = String::new();
+        writeln!(md, "# Benchmarks")?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "Written by `cargo xtask bench{}` ({:.0} s); see docs/performance.md for what the \
+             kernels do and how the candidates compare. Do not edit by hand.",
+            if self.quick { " --quick" } else { "" },
+            self.total_seconds
+        )?;
+        writeln!(md)?;
+        writeln!(md, "## Machine")?;
+        writeln!(md)?;
+        writeln!(md, "- CPU: {} ({} cores online)", cpu_model(), online_cores())?;
+        writeln!(md, "- {}", command_version("rustc", &["--version"]))?;
+        writeln!(
+            md,
+            "- flash-rec commit {}",
+            command_version("git", &["rev-parse", "--short", "HEAD"])
+        )?;
+        writeln!(
+            md,
+            "- NumPy {} (Python {}), BLAS {}",
+            self.numpy.json["numpy"].as_str().unwrap_or("?"),
+            self.numpy.json["python"].as_str().unwrap_or("?"),
+            self.numpy.json["blas"]
+        )?;
+        if self.busy.is_empty() {
+            writeln!(md, "- Other builds running at the start or end: none")?;
+        } else {
+            writeln!(
+                md,
+                "- **The machine was busy** (figures are noisy): {}",
+                self.busy.join("; ")
+            )?;
+        }
+        writeln!(md)?;
+        writeln!(md, "## Peak fp32 FMA rate (probe)")?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "| instruction set | lanes | 1 thread GFLOP/s | {} threads GFLOP/s |",
+            self.threads
+        )?;
+        writeln!(md, "|---|---:|---:|---:|")?;
+        for p in self.peaks {
+            writeln!(
+                md,
+                "| {} | {} | {:.1} | {:.1} |",
+                p.isa, p.lanes, p.one_thread, p.all_threads
+            )?;
+        }
+        writeln!(md)?;
+        writeln!(
+            md,
+            "The floor below uses the best: **{peak:.1} GFLOP/s** with {} threads.",
+            self.threads
+        )?;
+        writeln!(md)?;
+        writeln!(md, "## Training epochs ({} threads)", self.threads)?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "Seconds per epoch: the median epoch after the first. Floor: `2 nnz (k^2 + 2k) + \
+             (users + items) (k^3/3 + 2k^2)` flops at the peak above. Memory: peak RSS over \
+             (rating matrices + factors)."
+        )?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "| data | kernel | s/epoch | x floor | vs plain | peak RSS MiB | x (ratings + factors) \
+             | test RMSE |"
+        )?;
+        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+        for run in self.runs {
+            let plain = self
+                .runs
+                .iter()
+                .find(|r| r.kernel == "plain" && r.label == run.label)
+                .map_or(f64::NAN, |p| p.seconds() / run.seconds());
+            writeln!(
+                md,
+                "| {} | {} | {:.4} | {:.2} | {:.2}x | {:.0} | {:.2} | {:.4} |",
+                run.label,
+                run.kernel,
+                run.seconds(),
+                run.seconds() / run.floor_seconds,
+                plain,
+                run.peak_rss_bytes as f64 / (1 << 20) as f64,
+                run.peak_rss_bytes as f64 / run.memory_budget as f64,
+                run.test_rmse
+            )?;
+        }
+        writeln!(md)?;
+        let numpy_seconds = median(
+            self.numpy.json["epoch_seconds"]
+                .as_array()
+                .map_or(Vec::new(), |a| a.iter().filter_map(|x| x.as_f64()).collect()),
+        );
+        let flash_small = self
+            .runs
+            .iter()
+            .find(|r| r.kernel == "simd" && r.data == "ml-latest-small" && r.k == 10);
+        writeln!(md, "## Against NumPy (ml-latest-small, k=10, seed formulation)")?;
+        writeln!(md)?;
+        writeln!(md, "| implementation | s/epoch | test RMSE |")?;
+        writeln!(md, "|---|---:|---:|")?;
+        writeln!(
+            md,
+            "| NumPy, a row loop with numpy.linalg.solve | {:.4} | {:.4} |",
+            numpy_seconds,
+            self.numpy.json["test_rmse"].as_f64().unwrap_or(f64::NAN)
+        )?;
+        if let Some(run) = flash_small {
+            writeln!(md, "| flash-rec (simd) | {:.5} | {:.4} |", run.seconds(), run.test_rmse)?;
+            writeln!(md)?;
+            writeln!(
+                md,
+                "flash-rec is **{:.0}x** faster per epoch.",
+                numpy_seconds / run.seconds()
+            )?;
+        }
+        writeln!(md)?;
+        writeln!(md, "## recommend-all (k=64, top 10, {} threads)", self.threads)?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "Scoring is `2 users items k` flops; its rate is per thread-second of scoring \
+             against the per-thread peak ({:.1} GFLOP/s).",
+            peak / self.threads as f64
+        )?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "| data | kernel | scoring thread-s | scoring GFLOP/s per thread | % of peak | \
+             selection thread-s | wall s |"
+        )?;
+        writeln!(md, "|---|---|---:|---:|---:|---:|---:|")?;
+        for run in self.recommend {
+            let flops = 2.0 * run.users as f64 * run.items as f64 * 64.0;
+            let rate = flops / run.scoring_thread_seconds / 1e9;
+            writeln!(
+                md,
+                "| {} | {} | {:.2} | {:.1} | {:.0}% | {:.2} | {:.2} |",
+                run.data,
+                run.kernel,
+                run.scoring_thread_seconds,
+                rate,
+                100.0 * rate / (peak / self.threads as f64),
+                run.selection_thread_seconds,
+                run.wall_seconds
+            )?;
+        }
+        writeln!(md)?;
+        writeln!(md, "## Commands")?;
+        writeln!(md)?;
+        writeln!(md, "```text")?;
+        for run in self.runs {
+            writeln!(md, "{}", run.command)?;
+        }
+        writeln!(md, "{}", self.numpy.command)?;
+        for run in self.recommend {
+            writeln!(md, "{}", run.command)?;
+        }
+        writeln!(md, "```")?;
+        Ok(md)
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn cpu_model() -> String {
+    let lscpu =
+        Command::new("lscpu").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    lscpu
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Model name:").map(|m| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn online_cores() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+fn command_version(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| format!("{program}: unavailable"))
+}
