@@ -121,7 +121,8 @@ impl AlsParams {
             return Err(ParamError::Gamma(self.gamma));
         }
         if let Some(stopping) = self.early_stopping {
-            if stopping.patience == 0 || !(stopping.min_delta >= 0.0) {
+            let delta_ok = stopping.min_delta.is_finite() && stopping.min_delta >= 0.0;
+            if stopping.patience == 0 || !delta_ok {
                 return Err(ParamError::EarlyStopping(stopping.patience, stopping.min_delta));
             }
         }

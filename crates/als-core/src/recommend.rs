@@ -200,8 +200,9 @@ pub fn recommend_all(
 
 /// The item side of the scoring product, laid out for the kernel in use.
 ///
-/// For the SIMD kernels: `coords[a][i]` = coordinate a of item i (k rows of `ld` items, `ld`
-/// a multiple of every tile width, zero past the last item), and `offsets[i]` = `w * b_i`.
+/// For the SIMD kernels: `coords` holds, for each group of [`ITEM_QUANTUM`] items, a k x
+/// `ITEM_QUANTUM` block whose row a is coordinate a of the group's items (zero past the last
+/// item); `offsets[i]` = `w * b_i` (`ld` entries).
 struct ItemPanel {
     kernel: Kernel,
     ld: usize,
@@ -220,10 +221,13 @@ impl ItemPanel {
             ItemPanel { kernel, ld: 0, coords: Vec::new(), offsets: Vec::new(), weight };
         if let Kernel::Simd(_) = kernel {
             let ld = n_items.next_multiple_of(ITEM_QUANTUM);
+            // Group by group of ITEM_QUANTUM items, each a contiguous k x ITEM_QUANTUM block:
+            // a tile then reads one compact block rather than k rows far apart.
             let mut coords = vec![0f32; k * ld];
             for (item, vector) in factors.item.chunks_exact(k.max(1)).enumerate().take(n_items) {
-                for (row, &value) in coords.chunks_exact_mut(ld).zip(vector) {
-                    row[item] = value;
+                let group = &mut coords[item / ITEM_QUANTUM * k * ITEM_QUANTUM..];
+                for (row, &value) in group.chunks_exact_mut(ITEM_QUANTUM).zip(vector) {
+                    row[item % ITEM_QUANTUM] = value;
                 }
             }
             let mut offsets = vec![0f32; ld];
@@ -282,8 +286,8 @@ fn score_block_plain(factors: &Factors, users: Range<usize>, weight: f32, scores
 
 /// The SIMD scoring of one block of users: the block's vectors transposed into a k x 72
 /// panel, then register tiles of [`tile`] (MR users x NC vectors of items, k multiply-adds
-/// deep) over the item panel. Per item group the item sub-panel (k x NC W floats) stays in
-/// L1 while every user group of the block passes over it. Cost: users * items * k
+/// deep) over the item panel. Per item group the item sub-panel (k x NC W floats, contiguous)
+/// stays in L1 while every user group of the block passes over it. Cost: users * items * k
 /// multiply-adds, plus the stores of the scores.
 struct ScoreBlock<'a> {
     factors: &'a Factors,
@@ -321,11 +325,13 @@ fn score_shaped<S: Simd, const MR: usize, const NC: usize>(simd: S, block: Score
     }
     let item_vectors = S::as_simd_f32s(&items.coords).0;
     let offsets = S::as_simd_f32s(&items.offsets).0;
-    let ldb = items.ld / lanes;
+    // Vectors per row of a group's block; NC * lanes divides ITEM_QUANTUM on every build.
+    let ldb = ITEM_QUANTUM / lanes;
     let n_vectors = n_items.div_ceil(lanes);
     for c0 in (0..n_vectors).step_by(NC) {
+        let block = &item_vectors[c0 / ldb * k * ldb..];
         for i0 in (0..n_users).step_by(MR) {
-            let acc = tile::<S, MR, NC>(simd, user_panel, user_ld, i0, item_vectors, ldb, c0, k);
+            let acc = tile::<S, MR, NC>(simd, user_panel, user_ld, i0, block, ldb, c0 % ldb, k);
             for (i, acc_row) in acc.iter().enumerate().take(n_users - i0) {
                 let user = users.start + i0 + i;
                 let offset = simd.splat_f32s(factors.global_mean + factors.user_bias[user]);

@@ -3,9 +3,9 @@
 //! Rating degrees follow a power law: one popular item can cost as much as thousands of
 //! rare ones. Chunks of equal row counts would leave one thread working while the others wait;
 //! chunks of equal estimated cost (the cheaper of the row's primal and dual forms, see
-//! [`row_form`], plus a fixed cost per row) keep both cores busy. The cut depends only on the data and k, never on the thread count,
-//! and each row's result is independent of its chunk, so models are identical for any number
-//! of threads.
+//! [`row_form`], plus a fixed cost per row) keep both cores busy. The cut depends only on the
+//! data and k, never on the thread count, and each row's result is independent of its chunk,
+//! so models are identical for any number of threads.
 
 use std::ops::Range;
 
@@ -15,7 +15,7 @@ use crate::update::row_form;
 const TARGET_CHUNKS: u64 = 256;
 /// The least work worth a chunk (multiply-adds): below it, scheduling costs more than it
 /// balances (a small data set gets fewer chunks).
-const MIN_CHUNK_COST: u64 = 200_000;
+const MIN_CHUNK_COST: u64 = 20_000;
 /// Fixed work per row (calls, zeroing, the system's set-up), in multiply-adds.
 const ROW_OVERHEAD: u64 = 64;
 

@@ -30,7 +30,8 @@ use flash_matrix::RowView;
 use pulp::{Simd, WithSimd};
 
 use crate::kernels::{
-    cholesky_solve, cholesky_solve_augmented, gram_upper, GramAccumulator, Kernel, ROW_QUANTUM,
+    cholesky_solve, cholesky_solve_augmented, column_sums, gram_upper, GramAccumulator, Kernel,
+    ROW_QUANTUM,
 };
 
 /// The weights that apply to one row.
@@ -257,6 +258,8 @@ struct SimdScratch {
     gram: Vec<f64>,
     rhs: Vec<f64>,
     neighbour_sum: Vec<f64>,
+    /// A block's column sums (f32, whole vectors).
+    sums: Vec<f32>,
     /// The dual form's transposed panel (k rows of neighbours' coordinates) and n x n Gram.
     dual_panel: Vec<f32>,
     dual_gram: Vec<f32>,
@@ -284,6 +287,7 @@ impl SimdScratch {
             gram: vec![0.0; k * k],
             rhs: vec![0.0; k],
             neighbour_sum: vec![0.0; k],
+            sums: vec![0.0; k.next_multiple_of(16)],
             dual_panel: vec![0.0; k * dual_ld],
             dual_gram: vec![0.0; dual_padded * dual_ld],
             residuals: Vec::new(),
@@ -399,8 +403,10 @@ fn primal_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
         }
     }
     if gathered {
-        for panel_row in scratch.panel[..n * ld].chunks_exact(ld) {
-            for (total, &value) in scratch.neighbour_sum.iter_mut().zip(&panel_row[..k]) {
+        // sum_j v_j from the panel, in f32 per block (in registers) and f64 across blocks.
+        for block in scratch.panel[..n * ld].chunks(block_rows * ld) {
+            column_sums(simd, block, ld, block.len() / ld, k, &mut scratch.sums);
+            for (total, &value) in scratch.neighbour_sum.iter_mut().zip(&scratch.sums) {
                 *total += value as f64;
             }
         }
@@ -740,7 +746,8 @@ mod tests {
                 for arch in test_arches() {
                     let (dual_bias, dual) = case.run(Kernel::Simd(arch), Some(RowForm::Dual));
                     let (primal_bias, primal) = case.run(Kernel::Simd(arch), Some(RowForm::Primal));
-                    assert_eq!(dual_bias, primal_bias);
+                    let scale = dual_bias.abs().max(primal_bias.abs()).max(1e-3);
+                    assert!((dual_bias - primal_bias).abs() <= 1e-6 * scale, "k {k} n {n}");
                     let primal: Vec<f64> = primal.iter().map(|&x| x as f64).collect();
                     let error = distance(&dual, &primal);
                     assert!(error < 1e-5, "{arch:?} k {k} n {n}: dual off the primal by {error:e}");

@@ -32,30 +32,31 @@ pub struct Fitted {
 /// Biased alternating least squares for explicit ratings (the model of ``flash-rec train``).
 ///
 /// A rating is predicted as ``mu + b_user + b_item + p_user . q_item`` and the model minimises
-/// ``lam/2 * squared errors + tau/2 * |factors|^2 + gamma/2 * biases^2``, each penalty scaled
-/// by the row's rating count under ``regularization="scaled-by-count"``. The defaults are
-/// those of the command line; ``ALS.seed_formulation()`` gives the reference settings.
+/// ``lam/2 * squared errors + tau/2 * |factors|^2 + gamma/2 * biases^2``, the penalties scaled
+/// per row as ``regularization`` says. Every parameter left as None takes the shipped default,
+/// that of ``flash-rec train`` (``ALS().params`` lists them); ``ALS.seed_formulation()`` gives
+/// the reference settings.
 ///
 /// Parameters
 /// ----------
-/// factors : int
+/// factors : int, optional
 ///     Length k of each factor vector, 1 to 1024.
-/// epochs : int
+/// epochs : int, optional
 ///     Full epochs (every item, then every user).
-/// lam : float
+/// lam : float, optional
 ///     Weight of the data term (> 0).
-/// tau : float
+/// tau : float, optional
 ///     Weight of the factor penalty (> 0).
-/// gamma : float
+/// gamma : float, optional
 ///     Weight of the bias penalty (>= 0).
-/// global_mean : bool
+/// global_mean : bool, optional
 ///     Whether predictions include the mean train rating ``mu``.
-/// regularization : str
+/// regularization : str, optional
 ///     ``"scaled-by-count"`` (tau and gamma times the row's rating count),
 ///     ``"scaled-factors"`` (tau times the count, gamma fixed) or ``"fixed"``.
-/// seed : int
+/// seed : int, optional
 ///     Seed of the initial factors: equal seeds give bit-identical models.
-/// threads : int
+/// threads : int, optional
 ///     Worker threads; 0 means one per core. Results do not depend on it.
 /// early_stopping : tuple of (int, float), optional
 ///     ``(patience, min_delta)``: stop when the test RMSE has not improved by ``min_delta``
@@ -108,48 +109,73 @@ fn regularization_name(regularization: Regularization) -> String {
     }
 }
 
-fn early_stopping_of(pair: Option<(usize, f64)>) -> Option<EarlyStopping> {
-    pair.map(|(patience, min_delta)| EarlyStopping { patience, min_delta })
+/// The parameters given to `ALS(...)` or `ALS.seed_formulation(...)`; None keeps the base's.
+struct Overrides<'a> {
+    factors: Option<usize>,
+    epochs: Option<usize>,
+    lam: Option<f64>,
+    tau: Option<f64>,
+    gamma: Option<f64>,
+    global_mean: Option<bool>,
+    regularization: Option<&'a str>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    early_stopping: Option<(usize, f64)>,
+}
+
+impl Overrides<'_> {
+    fn apply(self, base: AlsParams) -> Result<AlsParams, Failure> {
+        let regularization = self.regularization.map(parse_regularization).transpose()?;
+        let early_stopping =
+            self.early_stopping.map(|(patience, min_delta)| EarlyStopping { patience, min_delta });
+        Ok(AlsParams {
+            factors: self.factors.unwrap_or(base.factors),
+            epochs: self.epochs.unwrap_or(base.epochs),
+            lambda: self.lam.unwrap_or(base.lambda),
+            tau: self.tau.unwrap_or(base.tau),
+            gamma: self.gamma.unwrap_or(base.gamma),
+            global_mean: self.global_mean.unwrap_or(base.global_mean),
+            regularization: regularization.unwrap_or(base.regularization),
+            seed: self.seed.unwrap_or(base.seed),
+            threads: self.threads.unwrap_or(base.threads),
+            early_stopping: early_stopping.or(base.early_stopping),
+        })
+    }
 }
 
 #[pymethods]
 impl Als {
     #[new]
-    #[pyo3(
-        signature = (
-            *, factors=32, epochs=20, lam=1.0, tau=0.08, gamma=0.2, global_mean=true,
-            regularization="scaled-by-count", seed=42, threads=0, early_stopping=None
-        ),
-        text_signature = "(*, factors=32, epochs=20, lam=1.0, tau=0.08, gamma=0.2, \
-                          global_mean=True, regularization='scaled-by-count', seed=42, \
-                          threads=0, early_stopping=None)"
-    )]
+    #[pyo3(signature = (
+        *, factors=None, epochs=None, lam=None, tau=None, gamma=None, global_mean=None,
+        regularization=None, seed=None, threads=None, early_stopping=None
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        factors: usize,
-        epochs: usize,
-        lam: f64,
-        tau: f64,
-        gamma: f64,
-        global_mean: bool,
-        regularization: &str,
-        seed: u64,
-        threads: usize,
+        factors: Option<usize>,
+        epochs: Option<usize>,
+        lam: Option<f64>,
+        tau: Option<f64>,
+        gamma: Option<f64>,
+        global_mean: Option<bool>,
+        regularization: Option<&str>,
+        seed: Option<u64>,
+        threads: Option<usize>,
         early_stopping: Option<(usize, f64)>,
     ) -> PyResult<Self> {
-        let params = AlsParams {
+        let overrides = Overrides {
             factors,
             epochs,
-            lambda: lam,
+            lam,
             tau,
             gamma,
             global_mean,
-            regularization: parse_regularization(regularization)?,
+            regularization,
             seed,
             threads,
-            early_stopping: early_stopping_of(early_stopping),
+            early_stopping,
         };
-        Ok(Als::with_params(params)?)
+        Ok(Als::with_params(overrides.apply(AlsParams::default())?)?)
     }
 
     /// The reference formulation (k 10, lam 0.01, tau 0.1, gamma 0.1, no global mean, fixed
@@ -172,23 +198,19 @@ impl Als {
         threads: Option<usize>,
         early_stopping: Option<(usize, f64)>,
     ) -> PyResult<Self> {
-        let base = AlsParams::seed_formulation();
-        let params = AlsParams {
-            factors: factors.unwrap_or(base.factors),
-            epochs: epochs.unwrap_or(base.epochs),
-            lambda: lam.unwrap_or(base.lambda),
-            tau: tau.unwrap_or(base.tau),
-            gamma: gamma.unwrap_or(base.gamma),
-            global_mean: global_mean.unwrap_or(base.global_mean),
-            regularization: regularization
-                .map(parse_regularization)
-                .transpose()?
-                .unwrap_or(base.regularization),
-            seed: seed.unwrap_or(base.seed),
-            threads: threads.unwrap_or(base.threads),
-            early_stopping: early_stopping_of(early_stopping).or(base.early_stopping),
+        let overrides = Overrides {
+            factors,
+            epochs,
+            lam,
+            tau,
+            gamma,
+            global_mean,
+            regularization,
+            seed,
+            threads,
+            early_stopping,
         };
-        Ok(Als::with_params(params)?)
+        Ok(Als::with_params(overrides.apply(AlsParams::seed_formulation())?)?)
     }
 
     /// A model with the parameters of a ``params`` dict (as ``ALS.params`` gives, or the
@@ -453,9 +475,13 @@ impl Als {
 
     /// The k movies most similar to ``movie_id`` (cosine of item factors), as
     /// ``flash-rec similar``; filters and result as in ``recommend`` (scores are cosines).
+    ///
+    /// Only movies with at least ``min_ratings`` train ratings are candidates: a vector learnt
+    /// from a handful of ratings points anywhere. None means 10, as on the command line, when
+    /// the model has its dataset, and no minimum otherwise.
     #[pyo3(signature = (
-        movie_id, k=10, *, genres=None, exclude_genres=None, allow=None, deny=None,
-        as_frame=false
+        movie_id, k=10, *, min_ratings=None, genres=None, exclude_genres=None, allow=None,
+        deny=None, as_frame=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn similar<'py>(
@@ -463,6 +489,7 @@ impl Als {
         py: Python<'py>,
         movie_id: i64,
         k: usize,
+        min_ratings: Option<usize>,
         genres: Option<Vec<String>>,
         exclude_genres: Option<Vec<String>>,
         allow: Option<Vec<i64>>,
@@ -471,7 +498,7 @@ impl Als {
     ) -> PyResult<Bound<'py, PyAny>> {
         let filter = filter_args(genres, exclude_genres, allow, deny);
         let fitted = self.fitted()?;
-        let list = py.detach(|| serve::similar(&fitted, movie_id, k, &filter))?;
+        let list = py.detach(|| serve::similar(&fitted, movie_id, k, min_ratings, &filter))?;
         serve::list_to_python(py, &fitted, &list, as_frame)
     }
 

@@ -326,7 +326,7 @@ impl Dataset {
 
     /// The same dict as ``flash-rec info --json``: sizes, density, degree percentiles, etc.
     fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &crate::tools::info(self.data()))
+        to_python(py, &self.data().describe())
     }
 
     /// The train ratings as ``(user_ids, item_ids, ratings)`` arrays of original ids.

@@ -88,18 +88,34 @@ pub fn for_new_user(
     Ok(recommend_for_vector(&model.factors, &user.vector, user.bias, &seen, &item_filter, rule))
 }
 
-/// The `k` items most similar to `movie_id`.
+/// The `k` items most similar to `movie_id`, among those with at least `min_ratings` train
+/// ratings (`None`: 10 when the dataset is known, as `flash-rec similar`, else no minimum).
 pub fn similar(
     fitted: &Fitted,
     movie_id: i64,
     k: usize,
+    min_ratings: Option<usize>,
     filter: &FilterArgs,
 ) -> Result<List, Failure> {
     let model = &fitted.model;
     let item = dense_item(&model.items, movie_id)?;
-    let item_filter = filter.build(&model.items, fitted.dataset.as_deref())?;
+    let mut item_filter = filter.build(&model.items, fitted.dataset.as_deref())?;
+    let min_ratings = match (min_ratings, &fitted.dataset) {
+        (Some(0), _) | (None, None) => 0,
+        (Some(n), _) => n,
+        (None, Some(_)) => DEFAULT_MIN_RATINGS,
+    };
+    if min_ratings > 0 {
+        let by_item = &require_dataset(fitted, "min_ratings")?.data.train_by_item;
+        let rare = (0..by_item.n_rows()).filter(|&i| by_item.row_len(i) < min_ratings);
+        item_filter = item_filter.deny(by_item.n_rows(), rare.map(|i| i as u32));
+    }
     Ok(similar_items(&model.factors, item as usize, k, &item_filter))
 }
+
+/// `flash-rec similar --min-ratings`' default: a vector learnt from fewer ratings points
+/// anywhere, and its cosine means little.
+const DEFAULT_MIN_RATINGS: usize = 10;
 
 /// Top items for every user, as the table `flash-rec recommend-all` writes (and written to
 /// `out` when given).
@@ -124,15 +140,7 @@ pub fn for_everyone(
     };
     let lists = in_pool(threads, || recommend_all(&model.factors, seen, &item_filter, rule))?;
 
-    let mut table = RecommendationTable::default();
-    for (user, list) in lists.iter().enumerate() {
-        for (rank, &(item, score)) in list.iter().enumerate() {
-            table.user_ids.push(model.users.id_of(user as u32));
-            table.ranks.push(rank as u32 + 1);
-            table.movie_ids.push(model.items.id_of(item));
-            table.scores.push(score);
-        }
-    }
+    let table = RecommendationTable::from_lists(&model.users, &model.items, &lists);
     if let Some(out) = out {
         table.write(out).map_err(Failure::ingest)?;
     }

@@ -1,5 +1,4 @@
-//! The other commands of the command line, as functions: `tune`, `synth`, and the report of
-//! `info` (`Dataset.info`).
+//! The other commands of the command line, as functions: `tune` and `synth`.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -7,8 +6,6 @@ use std::path::PathBuf;
 use flash_als::{fit, AlsParams, SearchSpace, TrainData, TuneMetric, TuneOptions};
 use flash_eval::rating_errors;
 use flash_ingest::synth::{generate, SynthSpec};
-use flash_ingest::Dataset as Prepared;
-use flash_matrix::Csr;
 use pyo3::prelude::*;
 use serde_json::{json, Value};
 
@@ -123,51 +120,4 @@ pub fn synth(
 ) -> PyResult<usize> {
     let spec = SynthSpec { users, items, ratings, seed };
     Ok(py.detach(|| generate(&spec, &path).map_err(Failure::ingest))?)
-}
-
-/// The percentiles reported for degree distributions.
-const PERCENTILES: [(&str, f64); 6] =
-    [("min", 0.0), ("p10", 0.1), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)];
-
-/// The document of `flash-rec info --json`.
-pub fn info(dataset: &Prepared) -> Value {
-    let manifest = dataset.manifest();
-    let summary = &manifest.summary;
-    let scale = manifest.fingerprint.options.scale;
-    let cells = summary.users as f64 * summary.items as f64;
-    let density = if cells > 0.0 { summary.train_ratings as f64 / cells } else { 0.0 };
-    let sources: Vec<String> =
-        manifest.fingerprint.sources.iter().map(|s| s.path.display().to_string()).collect();
-    json!({
-        "users": summary.users,
-        "items": summary.items,
-        "train_ratings": summary.train_ratings,
-        "test_ratings": summary.test_ratings,
-        "rating_scale": [scale.min, scale.max],
-        "density": density,
-        "user_degree": degree_percentiles(&dataset.train_by_user),
-        "item_degree": degree_percentiles(&dataset.train_by_item),
-        "duplicates_dropped": summary.duplicates_dropped,
-        "test_only_items": summary.test_only_items,
-        "movies_missing_features": summary.movies_missing_features,
-        "has_features": summary.has_features,
-        "sources": sources,
-    })
-}
-
-/// Percentiles of the train degrees of rows with at least one rating (nearest rank).
-fn degree_percentiles(matrix: &Csr) -> Value {
-    let mut degrees: Vec<usize> =
-        (0..matrix.n_rows()).map(|row| matrix.row_len(row)).filter(|&d| d > 0).collect();
-    degrees.sort_unstable();
-    let mut out = serde_json::Map::new();
-    for (name, quantile) in PERCENTILES {
-        let value = if degrees.is_empty() {
-            0
-        } else {
-            degrees[((degrees.len() - 1) as f64 * quantile).round() as usize]
-        };
-        out.insert(name.to_string(), value.into());
-    }
-    out.into()
 }

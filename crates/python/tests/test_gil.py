@@ -66,7 +66,7 @@ def big_model(big_data) -> flash_rec.ALS:
 
 def test_fit_releases_the_gil(big_data):
     # One worker thread: the other core is free for the counting thread.
-    model = flash_rec.ALS(factors=32, epochs=3, threads=1)
+    model = flash_rec.ALS(factors=32, epochs=10, threads=1)
     share, seconds = share_of_progress(lambda: model.fit(big_data))
     assert seconds > 0.3, f"the fit took {seconds:.2f} s: too short to tell"
     assert share > 0.3, f"another thread ran at {share:.0%} of its pace during fit"

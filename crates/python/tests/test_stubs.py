@@ -52,7 +52,18 @@ def runtime_parameters(obj: object) -> List[tuple]:
     return [(p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()]
 
 
+def has_self(parameters: List[tuple]) -> bool:
+    return bool(parameters) and parameters[0][0] == "self"
+
+
+def without_self(parameters: List[tuple]) -> List[tuple]:
+    """PyO3 makes ``self`` positional-only, a stub need not: compare the rest."""
+    return parameters[1:] if parameters and parameters[0][0] == "self" else parameters
+
+
 def same_parameters(stub: List[tuple], runtime: List[tuple], where: str) -> None:
+    assert has_self(stub) == has_self(runtime), f"{where}: self"
+    stub, runtime = without_self(stub), without_self(runtime)
     assert [s[:2] for s in stub] == [r[:2] for r in runtime], where
     for (name, _, expected), (_, _, actual) in zip(stub, runtime):
         if actual is not Ellipsis:  # PyO3 shows only simple defaults; others are `...`

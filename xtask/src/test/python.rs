@@ -1,9 +1,12 @@
 //! The Python half of `cargo xtask test`.
 //!
-//! 1. [`build_workspace`]: one `cargo test --release --workspace --no-run`, which compiles
-//!    every test, the `flash-rec` binary and the `flash_python` cdylib with the features of
-//!    `cargo test --release --workspace` (so the test run that follows finds everything
-//!    fresh, and polars is compiled once). Cargo's JSON messages give the artifacts' paths.
+//! 1. [`build_workspace`]: `cargo test --release --workspace --no-run` compiles every test and
+//!    the `flash-rec` binary; then `cargo build --release --workspace --lib --examples` adds
+//!    the `flash_python` cdylib, which `cargo test` does not build. Asking for examples makes
+//!    cargo unify the dev-dependencies' features as `cargo test` does (a plain `cargo build`
+//!    would not, and would compile polars a second time), so that step finds everything but
+//!    the bindings fresh; it warns if polars was compiled again. Cargo's JSON messages give the
+//!    artifacts' paths.
 //! 2. [`run_tests`]: a venv in `target/python-venv` with the packages of
 //!    `crates/python/tests/requirements.txt` (installed again only when that file changes),
 //!    the package laid out in `target/python-build/flash_rec` (the Python sources and the
@@ -30,46 +33,79 @@ pub struct Built {
     pub cli: PathBuf,
 }
 
-/// Builds every test and binary of the workspace in one cargo run and finds the artifacts.
+/// Builds every test, binary and library of the workspace with the features of
+/// `cargo test --release --workspace`, and finds the artifacts.
 pub fn build_workspace() -> Result<Built> {
+    let tests = cargo_artifacts(&["test", "--release", "--workspace", "--no-run"])?;
+    let cli = tests
+        .iter()
+        .find(|a| a.name == "flash-rec" && a.kinds.iter().any(|k| k == "bin") && !a.test)
+        .and_then(|a| a.executable.clone())
+        .context("cargo built no flash-rec binary")?;
+    let libraries = cargo_artifacts(&["build", "--release", "--workspace", "--lib", "--examples"])?;
+    let recompiled: Vec<&str> = libraries
+        .iter()
+        .filter(|a| a.name.starts_with("polars") && !a.fresh)
+        .map(|a| a.name.as_str())
+        .collect();
+    if !recompiled.is_empty() {
+        eprintln!("warning: the library build compiled {recompiled:?} again: its features differ");
+    }
+    let library = libraries
+        .iter()
+        .find(|a| a.name == "flash_python" && a.kinds.iter().any(|k| k == "cdylib"))
+        .and_then(|a| a.filenames.first().cloned())
+        .context("cargo built no flash_python library")?;
+    Ok(Built { library, cli })
+}
+
+/// One `compiler-artifact` message of cargo.
+struct Artifact {
+    name: String,
+    kinds: Vec<String>,
+    test: bool,
+    fresh: bool,
+    filenames: Vec<PathBuf>,
+    executable: Option<PathBuf>,
+}
+
+/// Runs `cargo ARGS --message-format=json-render-diagnostics` (diagnostics still go to the
+/// terminal) and returns the artifacts it reports.
+fn cargo_artifacts(args: &[&str]) -> Result<Vec<Artifact>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut child = Command::new(cargo)
-        .args(["test", "--release", "--workspace", "--no-run"])
+        .args(args)
         .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
         .stdout(Stdio::piped())
         .spawn()
-        .context("cannot start cargo test --no-run")?;
+        .with_context(|| format!("cannot start cargo {}", args.join(" ")))?;
     let stdout = child.stdout.take().context("cargo's stdout")?;
-    let (mut library, mut cli) = (None, None);
+    let mut artifacts = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo's messages")?;
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        if message["reason"] != "compiler-artifact" || message["profile"]["test"] == true {
+        if message["reason"] != "compiler-artifact" {
             continue;
         }
-        let target = &message["target"];
-        let has_kind = |kind: &str| {
-            target["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|k| k == kind))
+        let strings = |value: &serde_json::Value| -> Vec<String> {
+            let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
+            items.iter().filter_map(|v| v.as_str().map(String::from)).collect()
         };
-        if target["name"] == "flash_python" && has_kind("cdylib") {
-            library = first_filename(&message);
-        } else if target["name"] == "flash-rec" && has_kind("bin") {
-            cli = message["executable"].as_str().map(PathBuf::from);
-        }
+        artifacts.push(Artifact {
+            name: message["target"]["name"].as_str().unwrap_or_default().to_string(),
+            kinds: strings(&message["target"]["kind"]),
+            test: message["profile"]["test"] == true,
+            fresh: message["fresh"] == true,
+            filenames: strings(&message["filenames"]).into_iter().map(PathBuf::from).collect(),
+            executable: message["executable"].as_str().map(PathBuf::from),
+        });
     }
     let status = child.wait().context("waiting for cargo")?;
     if !status.success() {
-        bail!("cargo test --no-run failed ({status})");
+        bail!("cargo {} failed ({status})", args.join(" "));
     }
-    Ok(Built {
-        library: library.context("cargo built no flash_python library")?,
-        cli: cli.context("cargo built no flash-rec binary")?,
-    })
-}
-
-fn first_filename(message: &serde_json::Value) -> Option<PathBuf> {
-    message["filenames"].as_array()?.first()?.as_str().map(PathBuf::from)
+    Ok(artifacts)
 }
 
 /// Sets up the venv and the package, and runs pytest.

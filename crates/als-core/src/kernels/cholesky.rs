@@ -83,7 +83,7 @@ pub(crate) fn cholesky_solve_augmented<S: Simd>(
     x: &mut [f64],
 ) -> Result<(), usize> {
     let lanes = S::F64_LANES;
-    debug_assert!(ld % lanes == 0 && ld > m && mat.len() >= m * ld && x.len() >= ld);
+    debug_assert!(ld.is_multiple_of(lanes) && ld > m && mat.len() >= m * ld && x.len() >= ld);
     let ldv = ld / lanes;
     let used_vectors = (m + 1).div_ceil(lanes);
     // Rows go in pairs: the pair's updates by the rows above share every load of those rows;
@@ -222,10 +222,8 @@ fn crout_pair<S: Simd>(
 }
 
 /// Updates up to 8 vectors of row j from column vector `c` on (see
-/// [`cholesky_solve_augmented`]); returns how many.
-///
-/// Each accumulator is a chain of dependent FMAs (4 cycles apart), so narrow groups split the
-/// sum over p into several chains (`U` sets), keeping about 8 FMAs in flight.
+/// [`cholesky_solve_augmented`]); returns how many. Only the last row of an odd-sized system
+/// goes alone.
 #[inline(always)]
 fn crout_group<S: Simd>(
     simd: S,
@@ -236,48 +234,29 @@ fn crout_group<S: Simd>(
     row_vectors: &mut [S::f64s],
 ) -> usize {
     macro_rules! run {
-        ($g:literal, $u:literal) => {{
+        ($g:literal) => {{
             let target: &mut [S::f64s; $g] = (&mut row_vectors[c..c + $g]).try_into().unwrap();
-            let mut acc = [[simd.splat_f64s(0.0); $g]; $u];
-            acc[0] = *target;
-            let mut p = 0;
-            while p + $u <= j {
-                for (set, sums) in acc.iter_mut().enumerate() {
-                    let q = p + set;
-                    let factor = simd.splat_f64s(done[q * ld + j]);
-                    let above: &[S::f64s; $g] =
-                        done_vectors[q * ldv + c..][..$g].try_into().unwrap();
-                    for (sum, &u) in sums.iter_mut().zip(above) {
-                        *sum = simd.negate_mul_add_f64s(factor, u, *sum);
-                    }
-                }
-                p += $u;
-            }
-            for q in p..j {
-                let factor = simd.splat_f64s(done[q * ld + j]);
-                let above: &[S::f64s; $g] = done_vectors[q * ldv + c..][..$g].try_into().unwrap();
-                for (sum, &u) in acc[0].iter_mut().zip(above) {
+            let mut acc = *target;
+            for (p, above_row) in done_vectors.chunks_exact(ldv).enumerate().take(j) {
+                let factor = simd.splat_f64s(done[p * ld + j]);
+                let above: &[S::f64s; $g] = above_row[c..c + $g].try_into().unwrap();
+                for (sum, &u) in acc.iter_mut().zip(above) {
                     *sum = simd.negate_mul_add_f64s(factor, u, *sum);
                 }
             }
-            for set in 1..$u {
-                for g in 0..$g {
-                    acc[0][g] = simd.add_f64s(acc[0][g], acc[set][g]);
-                }
-            }
-            *target = acc[0];
+            *target = acc;
             $g
         }};
     }
     match (row_vectors.len() - c).min(8) {
-        1 => run!(1, 4),
-        2 => run!(2, 4),
-        3 => run!(3, 2),
-        4 => run!(4, 2),
-        5 => run!(5, 2),
-        6 => run!(6, 1),
-        7 => run!(7, 1),
-        _ => run!(8, 1),
+        1 => run!(1),
+        2 => run!(2),
+        3 => run!(3),
+        4 => run!(4),
+        5 => run!(5),
+        6 => run!(6),
+        7 => run!(7),
+        _ => run!(8),
     }
 }
 

@@ -10,8 +10,9 @@
 //!
 //! [`Kernel::configured`] picks one for the whole process: the environment variable
 //! `FLASH_ALS_KERNEL` (`plain`, `scalar`, `avx2` or `simd`, the default: the widest the CPU
-//! has) selects it, for benchmarks and tests. The choice never depends on the thread, so models stay bit-identical for any
-//! thread count; a different choice changes results within rounding (tested).
+//! has) selects it, for benchmarks and tests. The choice never depends on the thread, so
+//! models stay bit-identical for any thread count; a different choice changes results within
+//! rounding (tested).
 
 mod cholesky;
 mod gram;
@@ -21,7 +22,7 @@ use std::sync::OnceLock;
 
 pub(crate) use cholesky::{cholesky_solve, cholesky_solve_augmented};
 pub(crate) use gram::GramAccumulator;
-pub(crate) use tile::{gram_upper, tile, ROW_QUANTUM};
+pub(crate) use tile::{column_sums, gram_upper, tile, ROW_QUANTUM};
 
 /// Which implementation of the row update (and of the scoring) runs.
 #[derive(Clone, Copy, Debug)]

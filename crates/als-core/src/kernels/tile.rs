@@ -117,7 +117,7 @@ fn gram_upper_shaped<S: Simd, const MR: usize, const NC_MAX: usize>(
     out: &mut [f32],
 ) {
     let lanes = S::F32_LANES;
-    debug_assert!(ld % lanes == 0 && ld >= n_cols.div_ceil(MR) * MR);
+    debug_assert!(ld.is_multiple_of(lanes) && ld >= n_cols.div_ceil(MR) * MR);
     let ldv = ld / lanes;
     let panel_vectors = S::as_simd_f32s(&panel[..rows * ld]).0;
     let out_vectors = S::as_mut_simd_f32s(out).0;
@@ -141,6 +141,57 @@ fn gram_upper_shaped<S: Simd, const MR: usize, const NC_MAX: usize>(
             rows,
             (out_vectors, ldv, out_row),
         );
+    }
+}
+
+/// Column sums of the first `n_cols` columns of a panel block (`rows x ld`, row-major):
+/// `out[c] = sum_r P[r][c]`, written by whole vectors (`out` holds `n_cols` rounded up to the
+/// lanes). Sums run in f32 in registers, two chains per vector; callers bound `rows` and add
+/// the result into f64 totals. Cost: `rows * n_cols` additions.
+#[inline(always)]
+pub(crate) fn column_sums<S: Simd>(
+    simd: S,
+    panel: &[f32],
+    ld: usize,
+    rows: usize,
+    n_cols: usize,
+    out: &mut [f32],
+) {
+    let lanes = S::F32_LANES;
+    let ldv = ld / lanes;
+    let n_vectors = n_cols.div_ceil(lanes);
+    let panel_vectors = S::as_simd_f32s(&panel[..rows * ld]).0;
+    let out_vectors = S::as_mut_simd_f32s(&mut out[..n_vectors * lanes]).0;
+    macro_rules! run {
+        ($g:literal, $c:expr) => {{
+            let zero = simd.splat_f32s(0.0);
+            let (mut even, mut odd) = ([zero; $g], [zero; $g]);
+            let mut pairs = panel_vectors.chunks_exact(2 * ldv);
+            for pair in &mut pairs {
+                for g in 0..$g {
+                    even[g] = simd.add_f32s(even[g], pair[$c + g]);
+                    odd[g] = simd.add_f32s(odd[g], pair[ldv + $c + g]);
+                }
+            }
+            if let Some(last) = pairs.remainder().get($c..$c + $g) {
+                for g in 0..$g {
+                    even[g] = simd.add_f32s(even[g], last[g]);
+                }
+            }
+            for g in 0..$g {
+                out_vectors[$c + g] = simd.add_f32s(even[g], odd[g]);
+            }
+            $g
+        }};
+    }
+    let mut c = 0;
+    while c < n_vectors {
+        c += match n_vectors - c {
+            1 => run!(1, c),
+            2 => run!(2, c),
+            3 => run!(3, c),
+            _ => run!(4, c),
+        };
     }
 }
 
@@ -196,6 +247,42 @@ mod tests {
                             let got = out[(padded + e) * ld + b];
                             assert_eq!(got, want, "{arch:?} extra {e} {n_cols} {rows} {b}");
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    struct Sums<'a> {
+        panel: &'a [f32],
+        ld: usize,
+        rows: usize,
+        n_cols: usize,
+        out: &'a mut [f32],
+    }
+
+    impl WithSimd for Sums<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) {
+            column_sums(simd, self.panel, self.ld, self.rows, self.n_cols, self.out);
+        }
+    }
+
+    #[test]
+    fn column_sums_are_exact_on_integers() {
+        let mut rng = SeededRng::new(6);
+        for arch in crate::kernels::test_arches() {
+            for n_cols in [1usize, 7, 10, 16, 33, 64, 130] {
+                for rows in [0, 1, 2, 5, 96, 255] {
+                    let ld = n_cols.next_multiple_of(16);
+                    let panel: Vec<f32> =
+                        (0..rows * ld).map(|_| rng.below(9) as f32 - 4.0).collect();
+                    let mut out = vec![f32::NAN; ld];
+                    arch.dispatch(Sums { panel: &panel, ld, rows, n_cols, out: &mut out });
+                    for c in 0..n_cols {
+                        let want: f32 = (0..rows).map(|r| panel[r * ld + c]).sum();
+                        assert_eq!(out[c], want, "{arch:?} {n_cols} {rows} {c}");
                     }
                 }
             }

@@ -31,8 +31,8 @@ def to_columns(data: Any) -> Columns:
     if package == "pandas" and hasattr(data, "columns"):
         named = {str(name): data[name].to_numpy() for name in data.columns}
         return _from_named(named, "DataFrame")
-    if package == "polars" and hasattr(data, "columns"):
-        if hasattr(data, "collect"):
+    if package == "polars" and hasattr(data, "lazy"):
+        if hasattr(data, "collect"):  # a LazyFrame
             data = data.collect()
         named = {str(name): data[name].to_numpy() for name in data.columns}
         return _from_named(named, "polars DataFrame")
