@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use crate::measure::{cpu_model, median};
 use crate::{download, flash, workspace_root};
 
 /// Options of `cargo xtask bench`.
@@ -684,24 +685,6 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-fn cpu_model() -> String {
-    let lscpu =
-        Command::new("lscpu").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    lscpu
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Model name:").map(|m| m.trim().to_string()))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn online_cores() -> usize {

@@ -1,5 +1,5 @@
 """The GIL is released while training, recommending for everyone and evaluating: another
-Python thread keeps running meanwhile.
+Python thread keeps running meanwhile. And Ctrl-C still interrupts a fit.
 
 A thread counts loop turns. Alone it makes ``rate`` turns a second; during a call that keeps
 the GIL it would make none (a pure-Python loop needs the GIL), so it must reach a good share of
@@ -8,6 +8,9 @@ the GIL it would make none (a pure-Python loop needs the GIL), so it must reach 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import Callable
@@ -79,3 +82,22 @@ def test_recommend_all_and_evaluate_release_the_gil(big_model, big_data):
     share, seconds = share_of_progress(lambda: big_model.evaluate(big_data))
     assert seconds > 0.1, f"evaluate took {seconds:.2f} s: too short to tell"
     assert share > 0.3, f"another thread ran at {share:.0%} of its pace in evaluate"
+
+
+def test_ctrl_c_interrupts_a_fit(big_data):
+    script = (
+        "import flash_rec\n"
+        f"data = flash_rec.Dataset.open({big_data.path!r})\n"
+        "model = flash_rec.ALS(factors=32, epochs=10_000, threads=1)\n"
+        "print('fitting', flush=True)\n"
+        "model.fit(data)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "fitting"
+    time.sleep(0.5)
+    interrupted = time.perf_counter()
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode != 0 and "KeyboardInterrupt" in stderr, stderr
+    assert time.perf_counter() - interrupted < 5, "the fit went on long after Ctrl-C"
