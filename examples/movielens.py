@@ -45,7 +45,7 @@ def show_recommendations(model: flash_rec.ALS, data: flash_rec.Dataset) -> None:
         print(f"        {data.features(movie_id)['title']}")
 
 
-def plot_curves(history: List[Dict[str, Any]], out: Path) -> None:
+def plot_curves(history: List[Dict[str, Any]], data_name: str, out: Path) -> None:
     try:
         import matplotlib
 
@@ -58,6 +58,7 @@ def plot_curves(history: List[Dict[str, Any]], out: Path) -> None:
     figure, axis = plt.subplots(figsize=(7, 4))
     axis.plot(epochs, [epoch["train_rmse"] for epoch in history], label="train RMSE")
     axis.plot(epochs, [epoch["test_rmse"] for epoch in history], label="test RMSE")
+    axis.set_title(f"flash_rec ALS on {data_name}")
     axis.set_xlabel("epoch")
     axis.set_ylabel("RMSE")
     axis.legend()
@@ -107,10 +108,11 @@ def main() -> None:
     print(f"{len(history)} epochs: train RMSE {last['train_rmse']:.4f}, "
           f"test RMSE {last['test_rmse']:.4f}")
     metrics = model.evaluate(data)
-    print("metrics: " + ", ".join(f"{key} {value:.4f}" for key, value in metrics.items()
-                                  if isinstance(value, float)))
+    shown = [f"{key} {value:.4f}" for key, value in metrics.items()
+             if isinstance(value, float) and key != "relevance_threshold"]
+    print("metrics: " + ", ".join(shown))
     show_recommendations(model, data)
-    plot_curves(history, args.out)
+    plot_curves(history, args.data.name, args.out)
 
     if args.trials <= 0:
         return

@@ -16,6 +16,7 @@ use crate::dataset::{Dataset, Shared};
 use crate::errors::Failure;
 use crate::filters::FilterArgs;
 use crate::pyvalue::to_python;
+use crate::threads::in_pool;
 use crate::{evaluate, fitting, serve};
 
 /// A fitted (or loaded) model, the dataset it is used with, and its epochs' timings.
@@ -95,10 +96,9 @@ impl Als {
 }
 
 fn parse_regularization(text: &str) -> Result<Regularization, Failure> {
-    serde_json::from_value(serde_json::Value::String(text.replace('_', "-"))).map_err(|_| {
-        let known = ["scaled-by-count", "scaled-factors", "fixed"];
-        Failure::Parameter(format!("regularization '{text}' is not one of {}", known.join(", ")))
-    })
+    // serde's message lists the variants: "unknown variant `x`, expected one of ...".
+    serde_json::from_value(serde_json::Value::String(text.replace('_', "-")))
+        .map_err(|e| Failure::Parameter(format!("regularization: {e}")))
 }
 
 /// The name of a regularisation, as the command line and the params dict spell it.
@@ -634,7 +634,7 @@ fn filter_args(
 #[pyfunction]
 #[pyo3(signature = (path, dataset=None))]
 pub fn load(py: Python<'_>, path: PathBuf, dataset: Option<&Bound<'_, Dataset>>) -> PyResult<Als> {
-    let model = py.detach(|| Model::load(&path).map_err(Failure::model_file))?;
+    let model = py.detach(|| in_pool(0, || Model::load(&path))?.map_err(Failure::model_file))?;
     let dataset = dataset.map(|d| d.get().shared.clone());
     if let Some(shared) = &dataset {
         check_same_ids(&model, shared, &path.display().to_string())?;

@@ -105,9 +105,9 @@ impl Options {
 /// Prepares `request` (or finds it up to date) and opens the cache, without the interpreter.
 fn prepare_and_open(py: Python<'_>, request: PrepareRequest) -> PyResult<Dataset> {
     let out = request.out.clone();
-    let data = py.detach(|| -> Result<Prepared, Failure> {
-        in_pool(0, || prepare(&request))?.map_err(|e| Failure::in_cache(e, &out))?;
-        Prepared::open(&out).map_err(|e| Failure::in_cache(e, &out))
+    let data = py.detach(|| {
+        in_pool(0, || prepare(&request).and_then(|_| Prepared::open(&out)))?
+            .map_err(|e| Failure::in_cache(e, &out))
     })?;
     Ok(Dataset::new(data))
 }
@@ -173,7 +173,9 @@ impl Dataset {
             let filename = path.display().to_string();
             return Err(PyFileNotFoundError::new_err((2, message, filename)));
         }
-        let data = py.detach(|| Prepared::open(&path).map_err(|e| Failure::in_cache(e, &path)))?;
+        let data = py.detach(|| {
+            in_pool(0, || Prepared::open(&path))?.map_err(|e| Failure::in_cache(e, &path))
+        })?;
         Ok(Dataset::new(data))
     }
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SMALL, SMALL_FLAGS, without_seconds
+from conftest import SMALL_FLAGS, without_seconds
 
 import flash_rec
 

@@ -79,13 +79,12 @@ def is_overload(function: ast.FunctionDef) -> bool:
 
 
 def definitions(body: List[ast.stmt]) -> Dict[str, ast.AST]:
-    """Functions and classes of a stub body by name (the implementation of an overload)."""
+    """Functions and classes of a stub body by name; of overloads, the first (documented, with
+    every default) stands for the runtime function."""
     found: Dict[str, ast.AST] = {}
     for node in body:
-        if isinstance(node, ast.FunctionDef) and not is_overload(node):
-            found[node.name] = node
-        elif isinstance(node, ast.ClassDef):
-            found[node.name] = node
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            found.setdefault(node.name, node)
     return found
 
 

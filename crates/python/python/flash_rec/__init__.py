@@ -33,7 +33,8 @@ from ._errors import (
     TrainingError,
     UnknownIdError,
 )
-from ._native import ALS, Dataset, MovieLens, __version__, load, synth, tune
+from ._native import ALS, Dataset, MovieLens, load, synth, tune
+from ._native import __version__ as __version__
 
 
 __all__ = [

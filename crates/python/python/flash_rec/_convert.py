@@ -76,18 +76,21 @@ def _from_named(named: Dict[str, Any], name: str) -> Columns:
                 return column
         return None
 
-    found = {role: find(role) for role in _ALIASES}
-    for role in ("user", "item", "rating"):
-        if found[role] is None:
+    def column(role: str) -> Any:
+        found = find(role)
+        if found is None:
             listed = ", ".join(list(named)[:20])
             reason = f"no {role} column (one of {', '.join(_ALIASES[role])}); it has {listed}"
             raise DataError(f"{name}: {reason}", path=name, reason=reason)
-    timestamp = found["timestamp"]
+        return named[found]
+
+    users, items, ratings = column("user"), column("item"), column("rating")
+    timestamp = find("timestamp")
     return (
         name,
-        ids(named[found["user"]], "user id", name),
-        ids(named[found["item"]], "item id", name),
-        _ratings(named[found["rating"]], name),
+        ids(users, "user id", name),
+        ids(items, "item id", name),
+        _ratings(ratings, name),
         _timestamps(named[timestamp], name) if timestamp is not None else None,
     )
 

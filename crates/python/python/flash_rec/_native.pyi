@@ -13,6 +13,7 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    TypeAlias,
     Union,
     overload,
 )
@@ -22,10 +23,10 @@ import numpy.typing as npt
 
 __version__: str
 
-PathLike = Union[str, "os.PathLike[str]"]
-EpochDict = Dict[str, Any]
-Recommendations = Tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
-RecommendationTable = Tuple[
+PathLike: TypeAlias = Union[str, os.PathLike[str]]
+EpochDict: TypeAlias = Dict[str, Any]
+Recommendations: TypeAlias = Tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+RecommendationTable: TypeAlias = Tuple[
     npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.float32]
 ]
 
@@ -34,7 +35,7 @@ class Dataset:
     train matrix by user and by item, memory-mapped."""
 
     @staticmethod
-    def open(path: PathLike) -> "Dataset":
+    def open(path: PathLike) -> Dataset:
         """Opens a cache prepared before, here or by ``flash-rec prepare``."""
     @staticmethod
     def from_ratings(
@@ -48,7 +49,7 @@ class Dataset:
         has_header: bool = True,
         scale: Optional[Tuple[float, float]] = None,
         on_duplicate: Literal["keep-latest", "error"] = "keep-latest",
-    ) -> "Dataset":
+    ) -> Dataset:
         """Prepares ratings from a file, a DataFrame, NumPy arrays or a SciPy sparse matrix."""
     @property
     def path(self) -> str:
@@ -95,7 +96,7 @@ def MovieLens(
 ) -> Dataset:
     """Prepares a MovieLens folder (ratings.csv, movies.csv, optional tags.csv and links.csv)."""
 
-Regularization = Literal["scaled-by-count", "scaled-factors", "fixed"]
+Regularization: TypeAlias = Literal["scaled-by-count", "scaled-factors", "fixed"]
 
 class ALS:
     """Biased alternating least squares for explicit ratings (the model of ``flash-rec train``)."""
@@ -127,11 +128,11 @@ class ALS:
         seed: Optional[int] = None,
         threads: Optional[int] = None,
         early_stopping: Optional[Tuple[int, float]] = None,
-    ) -> "ALS":
+    ) -> ALS:
         """The reference formulation (k 10, lam 0.01, tau 0.1, gamma 0.1, no global mean, fixed
         penalties, 20 epochs), as ``flash-rec train --seed-formulation``; keywords override."""
     @staticmethod
-    def from_params(params: Mapping[str, Any]) -> "ALS":
+    def from_params(params: Mapping[str, Any]) -> ALS:
         """A model with the parameters of a ``params`` dict (as ``ALS.params`` gives, or the
         ``params`` of ``flash-rec train --json`` and of a ``tune`` trial)."""
     @property
@@ -221,7 +222,8 @@ class ALS:
         allow: Optional[Sequence[int]] = None,
         deny: Optional[Sequence[int]] = None,
         as_frame: Literal[False] = False,
-    ) -> Recommendations: ...
+    ) -> Recommendations:
+        """Top-k movies for a known user, as ``flash-rec recommend --user``."""
     @overload
     def recommend(
         self,
@@ -236,20 +238,7 @@ class ALS:
         deny: Optional[Sequence[int]] = None,
         as_frame: Literal[True],
     ) -> Any: ...
-    def recommend(
-        self,
-        user_id: int,
-        k: int = 10,
-        *,
-        item_bias_weight: float = 1.0,
-        exclude_seen: bool = True,
-        genres: Optional[Sequence[str]] = None,
-        exclude_genres: Optional[Sequence[str]] = None,
-        allow: Optional[Sequence[int]] = None,
-        deny: Optional[Sequence[int]] = None,
-        as_frame: bool = False,
-    ) -> Any:
-        """Top-k movies for a known user, as ``flash-rec recommend --user``."""
+    @overload
     def recommend_new(
         self,
         ratings: Union[Mapping[int, float], Iterable[Tuple[int, float]]],
@@ -260,10 +249,24 @@ class ALS:
         exclude_genres: Optional[Sequence[str]] = None,
         allow: Optional[Sequence[int]] = None,
         deny: Optional[Sequence[int]] = None,
-        as_frame: bool = False,
-    ) -> Any:
+        as_frame: Literal[False] = False,
+    ) -> Recommendations:
         """Top-k movies for a new user from a few ratings (folded in, items fixed), as
         ``flash-rec recommend --rate MOVIE=RATING``."""
+    @overload
+    def recommend_new(
+        self,
+        ratings: Union[Mapping[int, float], Iterable[Tuple[int, float]]],
+        k: int = 10,
+        *,
+        item_bias_weight: float = 1.0,
+        genres: Optional[Sequence[str]] = None,
+        exclude_genres: Optional[Sequence[str]] = None,
+        allow: Optional[Sequence[int]] = None,
+        deny: Optional[Sequence[int]] = None,
+        as_frame: Literal[True],
+    ) -> Any: ...
+    @overload
     def similar(
         self,
         movie_id: int,
@@ -274,10 +277,24 @@ class ALS:
         exclude_genres: Optional[Sequence[str]] = None,
         allow: Optional[Sequence[int]] = None,
         deny: Optional[Sequence[int]] = None,
-        as_frame: bool = False,
-    ) -> Any:
+        as_frame: Literal[False] = False,
+    ) -> Recommendations:
         """The k movies most similar to ``movie_id`` (cosine of item factors), as
         ``flash-rec similar``; filters and result as in ``recommend`` (scores are cosines)."""
+    @overload
+    def similar(
+        self,
+        movie_id: int,
+        k: int = 10,
+        *,
+        min_ratings: Optional[int] = None,
+        genres: Optional[Sequence[str]] = None,
+        exclude_genres: Optional[Sequence[str]] = None,
+        allow: Optional[Sequence[int]] = None,
+        deny: Optional[Sequence[int]] = None,
+        as_frame: Literal[True],
+    ) -> Any: ...
+    @overload
     def recommend_all(
         self,
         k: int = 10,
@@ -288,10 +305,24 @@ class ALS:
         exclude_genres: Optional[Sequence[str]] = None,
         allow: Optional[Sequence[int]] = None,
         deny: Optional[Sequence[int]] = None,
-        as_frame: bool = False,
+        as_frame: Literal[False] = False,
         out: Optional[PathLike] = None,
-    ) -> Any:
+    ) -> RecommendationTable:
         """Top-k movies for every user, as ``flash-rec recommend-all``, without the interpreter."""
+    @overload
+    def recommend_all(
+        self,
+        k: int = 10,
+        *,
+        item_bias_weight: float = 1.0,
+        exclude_seen: bool = True,
+        genres: Optional[Sequence[str]] = None,
+        exclude_genres: Optional[Sequence[str]] = None,
+        allow: Optional[Sequence[int]] = None,
+        deny: Optional[Sequence[int]] = None,
+        as_frame: Literal[True],
+        out: Optional[PathLike] = None,
+    ) -> Any: ...
     def predict(self, user_ids: Any, movie_ids: Any) -> npt.NDArray[np.float32]:
         """Predicted ratings of ``(user_ids[i], movie_ids[i])`` pairs: float32, one per pair."""
     def evaluate(
