@@ -151,14 +151,18 @@ fn render(f: &Figures) -> String {
     format!(
         "# Data-layer benchmark\n\n\
          Made by `cargo xtask bench-prepare --ratings {ratings}` on {cpu}, {cores} cores.\n\
-         Synthetic MovieLens-shaped CSV: {users} users, {items} items, {ratings} ratings, {csv:.2} GiB.\n\
+         Synthetic MovieLens-shaped CSV: {users} users, {items} items, {ratings} ratings, \
+         {csv:.2} GiB.\n\
          Timings are medians of wall-clock runs of the release binaries, page cache warm.\n\n\
          | step | figure | target |\n|---|---|---|\n\
          | polars alone reads the CSV (`examples/polars_read.rs`) | {polars:.2} s | baseline |\n\
-         | `flash-rec prepare` (read, validate, split, CSR + CSC, write) | {prepare:.2} s = {ratio:.2}x polars | <= 1.5x |\n\
+         | `flash-rec prepare` (read, validate, split, CSR + CSC, write) | \
+         {prepare:.2} s = {ratio:.2}x polars | <= 1.5x |\n\
          | peak memory of `prepare` | {peak} | <= 2x |\n\
-         | `prepare` on an unchanged source (process start included) | {unchanged:.1} ms | < 50 ms |\n\
-         | open + verify every checksum and index (`flash-rec info`) | {open:.3} s for {bins:.2} GiB = {speed:.1} GiB/s | memory bandwidth |\n",
+         | `prepare` on an unchanged source (process start included) | {unchanged:.1} ms | \
+         < 50 ms |\n\
+         | open + verify every checksum and index (`flash-rec info`) | \
+         {open:.3} s for {bins:.2} GiB = {speed:.1} GiB/s | memory bandwidth |\n",
         ratings = f.ratings,
         cpu = cpu_model(),
         cores = std::thread::available_parallelism().map_or(1, |n| n.get()),

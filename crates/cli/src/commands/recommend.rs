@@ -136,7 +136,9 @@ fn print_list(
     if as_json {
         let entries: Vec<_> = rows
             .iter()
-            .map(|(movie_id, title, score)| json!({"movie_id": movie_id, "title": title, "score": score}))
+            .map(|(movie_id, title, score)| {
+                json!({"movie_id": movie_id, "title": title, "score": score})
+            })
             .collect();
         super::print_json(&json!({ key: entries }));
         return;
