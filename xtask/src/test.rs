@@ -22,6 +22,13 @@ pub struct TestArgs {
 /// Builds the workspace once in the release profile (the one the tools and benchmarks are
 /// built in, so CI compiles polars once), runs its Rust tests, then the Python tests.
 pub fn run(args: TestArgs) -> Result<()> {
+    // Tests look for MovieLens in $FLASH_DATA_DIR; without it, in the folder that
+    // `cargo xtask download` fills, so that download-then-test finds the data. Absolute,
+    // because cargo runs each test in its crate's folder.
+    let data_dir = std::path::absolute(crate::download::data_dir(None))?;
+    std::env::set_var(crate::download::DATA_DIR_VARIABLE, &data_dir);
+    eprintln!("== data sets from {}", data_dir.display());
+
     let built = python::build_workspace()?;
     if !args.python_only {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

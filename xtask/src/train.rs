@@ -27,8 +27,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub tune: Option<usize>,
     /// Training flags passed to `flash-rec train` (see `flash-rec train --help`), e.g.
-    /// `-- --factors 64 --seed-formulation`.
-    #[arg(last = true)]
+    /// `--factors 64 --seed-formulation`; they follow `--dataset` and `--tune`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "TRAINING FLAGS")]
     pub training_flags: Vec<String>,
 }
 

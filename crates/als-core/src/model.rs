@@ -3,8 +3,9 @@
 //! File layout (a flash-rec container of kind `Model`, dims `[n_users, n_items, k]`):
 //! section 0 is JSON metadata (parameters, global mean, history without timings), 1 and 2 the
 //! user and item ids (`i64`), 3 and 4 the user and item vectors (`f32`, row-major), 5 and 6 the
-//! user and item biases (`f32`). Nothing in it depends on the clock, so the same training
-//! gives the same bytes.
+//! user and item biases (`f32`). Nothing in it depends on the clock or the machine, so the same
+//! training gives the same bytes: the thread count, which never changes the factors, is stored
+//! as 0 ("one per core").
 
 use std::path::Path;
 
@@ -65,7 +66,7 @@ impl Model {
     pub fn save(&self, path: &Path) -> Result<(), MatrixError> {
         let f = &self.factors;
         let metadata = Metadata {
-            params: self.params.clone(),
+            params: AlsParams { threads: 0, ..self.params.clone() },
             global_mean: f.global_mean,
             history: self.history.clone(),
         };

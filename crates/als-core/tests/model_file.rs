@@ -8,9 +8,13 @@ use flash_als::{fit, AlsParams, EpochRecord, Model, TrainData};
 use flash_matrix::IdMap;
 
 fn trained() -> Model {
+    trained_on_threads(0)
+}
+
+fn trained_on_threads(threads: usize) -> Model {
     let p = common::planted(50, 40, 3, 0.3, 0.3, 9);
     let data = TrainData { by_user: &p.by_user, by_item: &p.by_item, held_out: Some(&p.held_out) };
-    let params = AlsParams { epochs: 3, factors: 5, ..AlsParams::default() };
+    let params = AlsParams { epochs: 3, factors: 5, threads, ..AlsParams::default() };
     let outcome = fit(data, &params, |_| ControlFlow::Continue(())).unwrap();
     Model {
         factors: outcome.factors,
@@ -30,6 +34,15 @@ fn a_saved_model_loads_back_equal_and_training_twice_gives_the_same_bytes() {
     trained().save(&b).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     assert!(Model::load(&a).unwrap() == model, "the loaded model differs");
+}
+
+#[test]
+fn one_and_two_threads_save_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one.model"), dir.path().join("two.model"));
+    trained_on_threads(1).save(&one).unwrap();
+    trained_on_threads(2).save(&two).unwrap();
+    assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn check_recommendations(cache: &Path, model: &Path, dir: &Path) {
     assert!(!folded.contains(&1) && !folded.contains(&260));
 
     let similar = json_of(&flash_rec(&[&["similar", "--movie", "1"][..], &base[..]].concat()));
-    assert!(!ids(&similar, "similar").contains(&1));
+    assert!(!ids(&similar, "recommendations").contains(&1));
 
     let comedies = json_of(&flash_rec(
         &[&["recommend", "--user", "1", "--genre", "Comedy"][..], &base[..]].concat(),

@@ -182,14 +182,19 @@ impl Panel {
         );
     }
 
+    /// One row of entries right-aligned in the band between the title and the frame: outside
+    /// the data, so it never hides a curve or a reference line's label.
     fn draw_legend(&self, canvas: &mut Canvas, frame: &Frame) {
-        let widest =
-            self.series.iter().map(|s| text_width(&s.name, SMALL_SCALE)).max().unwrap_or(0);
-        let x = frame.left + frame.width - widest - 28;
-        for (row, series) in self.series.iter().enumerate() {
-            let y = frame.top + 8 + row as i32 * (GLYPH + 6);
+        const MARKER: i32 = 16;
+        const GAP: i32 = 18;
+        let entry_width = |series: &Series| MARKER + text_width(&series.name, SMALL_SCALE);
+        let total: i32 = self.series.iter().map(|s| entry_width(s) + GAP).sum::<i32>() - GAP;
+        let mut x = frame.left + frame.width - total;
+        let y = frame.top - GLYPH - 6;
+        for series in &self.series {
             canvas.dot(x + 5, y + GLYPH / 2, 4, series.color);
-            canvas.text(x + 16, y, &series.name, Rgb::BLACK, SMALL_SCALE);
+            canvas.text(x + MARKER, y, &series.name, Rgb::BLACK, SMALL_SCALE);
+            x += entry_width(series) + GAP;
         }
     }
 }

@@ -99,11 +99,11 @@ def test_recommendations_are_the_cli_ones(cli, cli_cache, cli_model, small_model
     same_list(result, new_user["recommendations"])
 
     similar = cli.json("similar", *common, "--movie", movies[0], "-k", "8")
-    same_list(small_model.similar(movies[0], k=8), similar["similar"])
+    same_list(small_model.similar(movies[0], k=8), similar["recommendations"])
     allowed = small_data.item_ids[10:40].tolist()
     allow_flag = "--allow-movie=" + ",".join(map(str, allowed))
     similar = cli.json("similar", *common, "--movie", movies[0], allow_flag)
-    same_list(small_model.similar(movies[0], allow=allowed), similar["similar"])
+    same_list(small_model.similar(movies[0], allow=allowed), similar["recommendations"])
 
 
 @pytest.mark.parametrize("name", ["all.csv", "all.parquet"])

@@ -63,7 +63,7 @@ def test_genre_filters_match_the_cli(prepared, cli):
 
     similar = cli.json("similar", *common, "--movie", 1, "--genre", "Animation", "-k", "5")
     ids, _ = model.similar(1, k=5, genres=["Animation"])
-    assert ids.tolist() == [entry["movie_id"] for entry in similar["similar"]]
+    assert ids.tolist() == [entry["movie_id"] for entry in similar["recommendations"]]
 
 
 def test_frames_carry_titles(prepared):

@@ -97,7 +97,7 @@ pub fn run(args: Args) -> Result<()> {
             recommend_for_vector(factors, &user.vector, user.bias, &seen, &filter, rule)
         }
     };
-    print_list(&list, &dataset.items, features.as_ref(), "recommendations", args.json);
+    print_list(&list, &dataset.items, features.as_ref(), args.json);
     Ok(())
 }
 
@@ -115,15 +115,16 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
     if !args.json {
         println!("movies most like {} {}", args.movie, title(features.as_ref(), args.movie));
     }
-    print_list(&list, &dataset.items, features.as_ref(), "similar", args.json);
+    print_list(&list, &dataset.items, features.as_ref(), args.json);
     Ok(())
 }
 
+/// Prints a ranked list as a table or, for `recommend` and `similar` alike, as
+/// `{"recommendations": [{"movie_id", "title", "score"}, ...]}`.
 fn print_list(
     list: &[(u32, f32)],
     items: &flash_matrix::IdMap,
     features: Option<&FeatureTable>,
-    key: &str,
     as_json: bool,
 ) {
     let rows: Vec<(i64, String, f32)> = list
@@ -140,7 +141,7 @@ fn print_list(
                 json!({"movie_id": movie_id, "title": title, "score": score})
             })
             .collect();
-        super::print_json(&json!({ key: entries }));
+        super::print_json(&json!({ "recommendations": entries }));
         return;
     }
     for (rank, (movie_id, title, score)) in rows.iter().enumerate() {
