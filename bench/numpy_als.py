@@ -5,7 +5,11 @@ then every user; each row first its bias, then its vector, each the exact minimi
 rest. It reads a cache written by `flash-rec prepare` (the same train/test split), trains with
 the given parameters, and prints one JSON document: seconds per epoch and the test RMSE.
 
-    python bench/numpy_als.py --data CACHE --factors 10 --epochs 3 --seed-formulation
+With --flash-rec-epochs N it then trains flash_rec (the Python package) on the same cache with
+the same parameters in this same process, so that neither figure includes a process start:
+
+    PYTHONPATH=target/python-build python bench/numpy_als.py --data CACHE --factors 10 \
+        --epochs 3 --seed-formulation --flash-rec-epochs 30 --threads 2
 
 `cargo xtask bench` runs it to measure flash-rec against it; it is a reference for speed and
 accuracy, not part of the product.
@@ -83,6 +87,9 @@ def main():
     parser.add_argument("--lam", type=float, default=0.01)
     parser.add_argument("--tau", type=float, default=0.1)
     parser.add_argument("--gamma", type=float, default=0.1)
+    parser.add_argument("--flash-rec-epochs", type=int, default=0,
+                        help="then train flash_rec this many epochs in this process")
+    parser.add_argument("--threads", type=int, default=0, help="flash_rec's threads")
     args = parser.parse_args()
 
     data = Path(args.data)
@@ -116,7 +123,11 @@ def main():
         ]
     except ImportError:
         blas = None
+    flash = None
+    if args.flash_rec_epochs:
+        flash = train_flash_rec(args, global_mean=not args.seed_formulation)
     print(json.dumps({
+        "flash_rec": flash,
         "numpy": np.__version__,
         "python": sys.version.split()[0],
         "blas": blas,
@@ -125,6 +136,25 @@ def main():
         "train_rmse": rmse(u_ptr, u_idx, u_val, users, items, user_bias, item_bias, mu),
         "test_rmse": rmse(t_ptr, t_idx, t_val, users, items, user_bias, item_bias, mu),
     }))
+
+
+def train_flash_rec(args, global_mean):
+    """flash_rec's epochs on the same cache and parameters; `seconds` of its history, like the
+    NumPy figures, time the two half-epochs and nothing else."""
+    import flash_rec
+
+    data = flash_rec.Dataset.open(args.data)
+    model = flash_rec.ALS(
+        factors=args.factors, epochs=args.flash_rec_epochs, lam=args.lam, tau=args.tau,
+        gamma=args.gamma, global_mean=global_mean, regularization="fixed", seed=42,
+        threads=args.threads,
+    )
+    history = model.fit(data, progress=False)
+    return {
+        "epoch_seconds": [epoch["seconds"] for epoch in history],
+        "test_rmse": history[-1]["test_rmse"],
+        "threads": args.threads,
+    }
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 //! the fuzz corpus replay, then the Python tests of `crates/python` against the library built
 //! by the same cargo run (see [`python`]).
 
-mod python;
+pub(crate) mod python;
 
 use std::process::Command;
 

@@ -52,6 +52,16 @@ impl ItemFilter {
     pub fn admits(&self, item: usize) -> bool {
         self.allowed.as_ref().is_none_or(|allowed| allowed.get(item).copied().unwrap_or(false))
     }
+
+    /// Overwrites the scores of refused items (`scores[i]` is item i's) with NaN.
+    fn mask(&self, scores: &mut [f32]) {
+        let Some(allowed) = &self.allowed else { return };
+        for (item, score) in scores.iter_mut().enumerate() {
+            if !allowed.get(item).copied().unwrap_or(false) {
+                *score = f32::NAN;
+            }
+        }
+    }
 }
 
 /// How recommendations are scored and cut.
@@ -172,7 +182,7 @@ pub fn recommend_all(
                 let lists = users
                     .enumerate()
                     .map(|(row, user)| {
-                        let row_scores = &scores[row * n_items..(row + 1) * n_items];
+                        let row_scores = &mut scores[row * n_items..(row + 1) * n_items];
                         select_row(row_scores, seen_by_user.row(user).indices, filter, rule.k)
                     })
                     .collect();
@@ -351,14 +361,45 @@ fn score_shaped<S: Simd, const MR: usize, const NC: usize>(simd: S, block: Score
     }
 }
 
-fn select_row(scores: &[f32], seen: &[u32], filter: &ItemFilter, k: usize) -> Vec<(u32, f32)> {
-    let mut top = TopK::new(k);
-    let mut seen = seen.iter().peekable();
-    for (item, &score) in scores.iter().enumerate() {
-        if seen.next_if(|&&s| s as usize == item).is_some() || !filter.admits(item) {
-            continue;
+/// Scores compared at once by [`select_row`]'s skip test.
+const SCAN_CHUNK: usize = 64;
+
+/// The `k` best of one user's scores, skipping the `seen` items and those `filter` refuses.
+///
+/// Excluded items are first overwritten with NaN, which fails every comparison. Once `k`
+/// items are kept, a candidate must beat the worst of them; after the first few hundred items
+/// that is rare, so the scan first asks of each chunk of scores whether any beats it (a
+/// comparison per score, vectorised) and looks at single scores only when one does. A heap
+/// operation per item made selection slower than scoring on the ml-latest shape.
+fn select_row(scores: &mut [f32], seen: &[u32], filter: &ItemFilter, k: usize) -> Vec<(u32, f32)> {
+    for &item in seen {
+        if let Some(score) = scores.get_mut(item as usize) {
+            *score = f32::NAN;
         }
-        top.push(item as u32, score);
+    }
+    filter.mask(scores);
+
+    let mut top = TopK::new(k);
+    let mut worst_kept: Option<f32> = None;
+    for (chunk_index, chunk) in scores.chunks(SCAN_CHUNK).enumerate() {
+        if let Some(worst) = worst_kept {
+            let better = chunk.iter().fold(0u32, |count, &score| count + u32::from(score > worst));
+            if better == 0 {
+                continue;
+            }
+        }
+        for (offset, &score) in chunk.iter().enumerate() {
+            // Items come in increasing order, so a score equal to the worst kept one loses
+            // its tie (the lower index wins): strictly greater is the right test.
+            let enters = match worst_kept {
+                Some(worst) => score > worst,
+                None => !score.is_nan(),
+            };
+            if enters {
+                top.push((chunk_index * SCAN_CHUNK + offset) as u32, score);
+                worst_kept = top.worst_when_full();
+            }
+        }
     }
     top.drain_sorted()
 }

@@ -60,6 +60,15 @@ impl TopK {
         }
     }
 
+    /// The worst kept score once K items are kept (a candidate must beat it to enter).
+    #[inline]
+    pub fn worst_when_full(&self) -> Option<f32> {
+        if self.heap.len() < self.k {
+            return None;
+        }
+        self.heap.peek().map(|worst| worst.score)
+    }
+
     /// The kept items, best first; the selector is left empty for reuse.
     pub fn drain_sorted(&mut self) -> Vec<(u32, f32)> {
         let mut entries: Vec<Entry> = self.heap.drain().collect();

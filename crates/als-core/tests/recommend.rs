@@ -55,6 +55,28 @@ fn recommend_never_returns_a_rated_item_and_matches_brute_force() {
 }
 
 #[test]
+fn recommend_all_applies_filters_like_recommend() {
+    let (p, outcome, _) = trained(3);
+    let f = &outcome.factors;
+    let n_items = f.n_items();
+    let rule = RankingRule { k: 6, item_bias_weight: 1.0 };
+    // A deny list, and an allow list shorter than k (every user then gets fewer than k).
+    let filters = [
+        ItemFilter::all().deny(n_items, (0..n_items as u32).step_by(3)),
+        ItemFilter::allow(n_items, [4, 9, 17, 40]),
+    ];
+    for filter in &filters {
+        let all = recommend_all(f, &p.by_user, filter, rule);
+        for (user, listed) in all.iter().enumerate() {
+            let list = recommend(f, user, p.by_user.row(user), filter, rule);
+            let items = |l: &[(u32, f32)]| l.iter().map(|e| e.0).collect::<Vec<_>>();
+            assert_eq!(items(&list), items(listed), "user {user}");
+            assert!(listed.iter().all(|&(item, _)| filter.admits(item as usize)));
+        }
+    }
+}
+
+#[test]
 fn filters_allow_and_deny_items() {
     let (p, outcome, _) = trained(3);
     let f = &outcome.factors;

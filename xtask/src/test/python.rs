@@ -156,7 +156,7 @@ fn venv(dir: &Path) -> Result<PathBuf> {
 }
 
 /// `out/flash_rec/`: the Python sources, and the library under the name CPython imports.
-fn lay_out_package(python: &Path, library: &Path, out: &Path) -> Result<()> {
+pub(crate) fn lay_out_package(python: &Path, library: &Path, out: &Path) -> Result<()> {
     let sources = workspace_root().join("crates/python/python/flash_rec");
     let package = out.join("flash_rec");
     if out.exists() {
