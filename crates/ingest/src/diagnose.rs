@@ -37,6 +37,9 @@ where
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut raw = Vec::new();
     let mut line_number = 0u64;
+    // Blank lines at the end of a file end it (polars and most writers agree); one followed
+    // by data is an error, reported once that data shows up.
+    let mut first_blank: Option<(u64, String)> = None;
     loop {
         raw.clear();
         let n = reader.read_until(b'\n', &mut raw).map_err(|e| IngestError::io(path, e))?;
@@ -47,6 +50,14 @@ where
         let line = clean_line(&raw, line_number == 1);
         if line_number == 1 && has_header {
             continue;
+        }
+        if line.trim().is_empty() {
+            first_blank.get_or_insert((line_number, line.into_owned()));
+            continue;
+        }
+        if let Some((blank_line, text)) = first_blank {
+            let reason = "empty line before more data";
+            return Err(IngestError::bad_value(path, Position::Line(blank_line), &text, reason));
         }
         check(&line).map_err(|(value, reason)| {
             IngestError::bad_value(path, Position::Line(line_number), &value, reason)

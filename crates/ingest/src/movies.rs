@@ -162,11 +162,18 @@ fn read_strings(path: &Path, columns: &[(&str, bool)]) -> Result<Vec<Column>, In
         .with_rechunk(true)
         .try_into_reader_with_file_path(Some(path.to_path_buf()))
         .and_then(|reader| reader.finish());
+    let check_lines = || scan_lines(path, true, |line| check_record(line, columns));
     match result {
-        Ok(frame) => Ok(frame.get_columns().to_vec()),
+        Ok(frame) => {
+            // polars fills the missing fields of a short row with nulls; an empty field is a
+            // null too. Only then are the lines checked, to refuse a short row by its line.
+            if frame.get_columns().iter().any(|column| column.null_count() > 0) {
+                check_lines()?;
+            }
+            Ok(frame.get_columns().to_vec())
+        }
         Err(error) => {
-            let check = |line: &str| check_record(line, columns);
-            scan_lines(path, true, check)?;
+            check_lines()?;
             Err(reader_error(path, error))
         }
     }

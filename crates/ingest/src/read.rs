@@ -77,13 +77,15 @@ fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, Inge
         Err(precise) => precise,
     };
 
-    let frame = polars_read_delimited(path, &layout, &names)
-        .map_err(|e| diagnose(IngestError::Reader { path: path.into(), message: e.to_string() }))?;
+    // polars reads no further than the last non-blank line: blank lines that end a file are
+    // no ratings (a line of a lone '\r' would otherwise be a row of nulls).
     let first_data_line = if options.has_header { 2 } else { 1 };
+    let data_lines = count_lines(path)?.saturating_sub(first_data_line - 1);
+    let frame = polars_read_delimited(path, &layout, &names, data_lines)
+        .map_err(|e| diagnose(IngestError::Reader { path: path.into(), message: e.to_string() }))?;
     let numbering = RowNumbering::Lines { first_line: first_data_line };
     let raw = extract(path, &frame, numbering, options.scale).map_err(diagnose)?;
 
-    let data_lines = count_lines(path)? - (first_data_line - 1);
     if data_lines != raw.len() as u64 {
         let reason = format!("read {} ratings from {data_lines} data lines", raw.len());
         return Err(diagnose(IngestError::layout(path, reason)));
@@ -94,12 +96,14 @@ fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, Inge
     Ok(raw)
 }
 
-/// The user, item, rating and (if any) timestamp columns of a delimited file, in that order
-/// whatever their order in the file (a header may name them in any order).
+/// The user, item, rating and (if any) timestamp columns of the first `rows` data rows of a
+/// delimited file, in that order whatever their order in the file (a header may name them in
+/// any order).
 fn polars_read_delimited(
     path: &Path,
     layout: &DelimitedLayout,
     names: &[String],
+    rows: u64,
 ) -> PolarsResult<DataFrame> {
     let roles = &layout.roles;
     let column_name = |index: usize| {
@@ -126,6 +130,7 @@ fn polars_read_delimited(
 
     CsvReadOptions::default()
         .with_has_header(layout.has_header)
+        .with_n_rows(Some(usize::try_from(rows).unwrap_or(usize::MAX)))
         .with_schema(Some(Arc::new(Schema::from_iter(fields))))
         .with_projection(Some(Arc::new(projection)))
         .with_rechunk(true)
@@ -240,11 +245,12 @@ pub(crate) fn read_first_line(path: &Path) -> Result<Option<String>, IngestError
     Ok((n > 0).then(|| clean_line(&raw, true).into_owned()))
 }
 
-/// Lines in the file, counting a last line without a newline.
+/// Lines in the file up to its last non-blank one (blank lines at the end do not count; the
+/// line check refuses any other blank line).
 fn count_lines(path: &Path) -> Result<u64, IngestError> {
     let file = MappedFile::open(path)?;
     let bytes = file.bytes();
-    let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-    let unterminated = u64::from(bytes.last().is_some_and(|&b| b != b'\n'));
-    Ok(newlines + unterminated)
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |last| last + 1);
+    let newlines = bytes[..end].iter().filter(|&&b| b == b'\n').count() as u64;
+    Ok(newlines + u64::from(end > 0))
 }

@@ -46,6 +46,38 @@ fn a_headed_csv_without_timestamp_is_read_by_its_column_names() {
 }
 
 #[test]
+fn blank_lines_at_the_end_of_a_file_are_ignored() {
+    for end in ["\n", "\n\n", "\r\n\r\n  \n"] {
+        let scratch = Scratch::new();
+        let body = lines(",", "\n", true);
+        scratch.write("r.csv", format!("userId,movieId,rating,timestamp\n{body}{end}"));
+        assert_eq!(read_back(scratch.request("r.csv")), RATINGS, "ending {end:?}");
+    }
+}
+
+#[test]
+fn ids_far_apart_are_mapped_densely() {
+    // Ten million apart and up to the largest 64-bit ids: the maps hold the distinct ids only,
+    // so three users cost three entries, never an array as long as the largest id.
+    let scratch = Scratch::new();
+    let big = i64::MAX;
+    let text = format!(
+        "userId,movieId,rating\n0,{big},4.0\n10000000,{big},3.0\n{big},10000000,5.0\n\
+         -{big},0,1.0\n"
+    );
+    scratch.write("r.csv", text);
+    let (outcome, dataset) = prepare_and_open(&without_test(scratch.request("r.csv")));
+    assert_eq!(dataset.users.ids(), [-big, 0, 10_000_000, big]);
+    assert_eq!(dataset.items.ids(), [0, 10_000_000, big]);
+    assert_eq!(outcome.manifest.summary.train_ratings, 4);
+    let cache_bytes: u64 = std::fs::read_dir(dataset.dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(cache_bytes < 64 * 1024, "the cache takes {cache_bytes} bytes");
+}
+
+#[test]
 fn columns_are_found_by_name_in_any_order_and_case() {
     let scratch = Scratch::new();
     let mut text = String::from("Rating,Timestamp,MovieId,UserId\n");

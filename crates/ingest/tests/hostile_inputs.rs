@@ -194,6 +194,8 @@ fn a_ten_megabyte_file_of_one_line_is_refused_and_quoted_short() {
 fn a_blank_line_in_the_middle_is_refused_with_its_line() {
     let message = refuse_csv(format!("{HEADER}1,10,4.0,1\n\n1,20,3.0,2\n"));
     assert_mentions(&message, &["line 3", "empty line"]);
+    let message = refuse_csv(format!("{HEADER}1,10,4.0,1\n\n\n1,20,3.0,2\n\n"));
+    assert_mentions(&message, &["line 3", "empty line"]);
 }
 
 #[test]
@@ -373,4 +375,42 @@ fn a_folder_without_manifest_is_not_a_prepared_cache() {
     let scratch = Scratch::new();
     let message = open_error(&scratch.input);
     assert_mentions(&message, &["not a prepared cache", "run prepare"]);
+}
+
+/// Prepares a MovieLens folder with good ratings and `name` holding `contents` (beside a good
+/// `movies.csv` unless `name` is that file); it must be refused naming `name`.
+fn refuse_movielens_file(name: &str, contents: &str) -> String {
+    let scratch = Scratch::new();
+    let dir = scratch.input.join("ml");
+    std::fs::create_dir(&dir).unwrap();
+    let ratings = format!("{HEADER}1,10,4.0,1\n1,20,3.0,2\n2,10,5.0,3\n2,20,2.0,4\n");
+    std::fs::write(dir.join("ratings.csv"), ratings).unwrap();
+    let movies = "movieId,title,genres\n10,\"Ten, The (1999)\",Drama\n20,Twenty (2000),Comedy\n";
+    std::fs::write(dir.join("movies.csv"), movies).unwrap();
+    std::fs::write(dir.join(name), contents).unwrap();
+    let mut request = scratch.request("unused");
+    request.source = Source::MovieLens(dir);
+    refused(&request, name)
+}
+
+#[test]
+fn a_bad_movies_file_is_refused_with_its_line_and_value() {
+    let good = "movieId,title,genres\n10,Ten (1999),Drama\n";
+    let message = refuse_movielens_file("movies.csv", &format!("{good}ten,Twenty (2000),Comedy\n"));
+    assert_mentions(&message, &["line 3", "'ten'", "movieId is not a 64-bit integer"]);
+    let message = refuse_movielens_file("movies.csv", &format!("{good}20,Twenty (2000)\n"));
+    assert_mentions(&message, &["line 3", "2 fields, expected 3"]);
+    let message = refuse_movielens_file("movies.csv", "id,title,genres\n10,Ten (1999),Drama\n");
+    assert_mentions(&message, &["line 1", "header must be movieId,title,genres"]);
+    assert_mentions(&refuse_movielens_file("movies.csv", ""), &["the file is empty"]);
+}
+
+#[test]
+fn a_bad_tags_file_is_refused_with_its_line_and_value() {
+    let header = "userId,movieId,tag,timestamp\n";
+    let message =
+        refuse_movielens_file("tags.csv", &format!("{header}1,10,funny,5\n1,x20,dark,6\n"));
+    assert_mentions(&message, &["line 3", "'x20'", "movieId is not a 64-bit integer"]);
+    let message = refuse_movielens_file("tags.csv", &format!("{header}1,10,funny\n"));
+    assert_mentions(&message, &["line 2", "3 fields, expected 4"]);
 }

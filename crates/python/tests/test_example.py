@@ -26,3 +26,10 @@ def test_the_movielens_example_runs(movielens: Path, tmp_path: Path):
         assert "pip install matplotlib" in done.stdout
     else:
         assert (tmp_path / "training_curves.png").is_file()
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        assert "running flash_rec.tune instead" in done.stdout
+    else:
+        assert "Optuna: best validation RMSE" in done.stdout
+        assert "tuned on all of train: test RMSE" in done.stdout
