@@ -173,6 +173,23 @@ fn parquet_integer_ratings_and_narrow_ids_are_widened() {
 }
 
 #[test]
+fn random_bytes_and_a_cut_parquet_file_are_refused_naming_the_file() {
+    let scratch = Scratch::new();
+    let noise: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    scratch.write("noise.parquet", &noise);
+    refused(&scratch.request("noise.parquet"), "noise.parquet");
+
+    let whole = scratch.input.join("whole.parquet");
+    write_parquet(&whole, ratings_frame());
+    let bytes = std::fs::read(&whole).unwrap();
+    for cut in [8, bytes.len() / 2, bytes.len() - 3] {
+        scratch.write("cut.parquet", &bytes[..cut]);
+        refused(&scratch.request("cut.parquet"), "cut.parquet");
+    }
+}
+
+#[test]
 fn a_parquet_null_rating_is_refused_with_its_row() {
     let scratch = Scratch::new();
     let ratings = Column::new("rating".into(), [Some(4.0), None, Some(3.0)]);
