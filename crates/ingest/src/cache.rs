@@ -262,22 +262,21 @@ fn build(
     let (split, features) = match &request.source {
         Source::MovieLens(movielens) => {
             let raw = read_ratings(&movielens.join("ratings.csv"), &request.read)?;
-            let split = split_ratings(&raw, request.on_duplicate, request.split)?;
-            drop(raw);
+            let split = split_ratings(raw, request.on_duplicate, request.split)?;
             (split, Some(FeatureTable::read_movielens(movielens)?))
         }
         Source::Ratings { ratings, test: None } => {
             let raw = read_ratings(ratings, &request.read)?;
-            (split_ratings(&raw, request.on_duplicate, request.split)?, None)
+            (split_ratings(raw, request.on_duplicate, request.split)?, None)
         }
         Source::Ratings { ratings, test: Some(test) } => {
             let train_raw = read_ratings(ratings, &request.read)?;
             let test_raw = read_ratings(test, &request.read)?;
-            (given_split(&train_raw, &test_raw, request.on_duplicate)?, None)
+            (given_split(train_raw, test_raw, request.on_duplicate)?, None)
         }
         Source::Columns(columns) => {
             let raw = columns.to_raw(request.read.scale)?;
-            (split_ratings(&raw, request.on_duplicate, request.split)?, None)
+            (split_ratings(raw, request.on_duplicate, request.split)?, None)
         }
     };
 

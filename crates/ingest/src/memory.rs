@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::raw::{RawRatings, RowNumbering};
+use crate::raw::{RawRatings, RowNumbering, TOO_MANY_IDS};
 use crate::{IngestError, Position, RatingScale};
 
 /// One rating per row, in the order a file would list them (the order decides which duplicate
@@ -86,23 +86,22 @@ impl RatingColumns {
     /// The ratings as a file reader would return them, refusing the first one off `scale`.
     pub(crate) fn to_raw(&self, scale: RatingScale) -> Result<RawRatings, IngestError> {
         self.check_shape()?;
-        let mut ratings = Vec::with_capacity(self.len());
+        let mut raw = RawRatings::with_capacity(self.path(), RowNumbering::Rows, self.len(), false);
         for (row, &rating) in self.ratings.iter().enumerate() {
             if let Err(reason) = scale.check(rating) {
                 let position = Position::Row(row as u64 + 1);
                 let value = rating.to_string();
                 return Err(IngestError::bad_value(self.path(), position, &value, reason));
             }
-            ratings.push(rating as f32);
+            raw.ratings.push(rating as f32);
         }
-        Ok(RawRatings {
-            path: self.path(),
-            users: self.users.clone(),
-            items: self.items.clone(),
-            ratings,
-            timestamps: self.timestamps.clone(),
-            numbering: RowNumbering::Rows,
-        })
+        for (&user, &item) in self.users.iter().zip(&self.items) {
+            if !(raw.users.push(user) && raw.items.push(item)) {
+                return Err(IngestError::layout(self.path(), TOO_MANY_IDS));
+            }
+        }
+        raw.timestamps = self.timestamps.clone();
+        Ok(raw)
     }
 }
 

@@ -1,15 +1,26 @@
 //! Ratings as read from a file, before ids are mapped and the split is drawn.
+//!
+//! Ids are interned while they are read: each column keeps one `u32` a rating and its
+//! distinct ids once, rather than an `i64` a rating, which is what bounds the peak memory of
+//! `prepare` (docs/data-layer-benchmarks.md).
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
+use flash_matrix::IdMap;
+
 use crate::Position;
+
+/// Why a file with more distinct ids than `u32` can count is refused.
+pub(crate) const TOO_MANY_IDS: &str = "more than 4,294,967,295 distinct user or item ids";
 
 /// The columns of one ratings file, row `r` being the file's `r`-th rating.
 #[derive(Debug, Default)]
 pub(crate) struct RawRatings {
     pub path: PathBuf,
-    pub users: Vec<i64>,
-    pub items: Vec<i64>,
+    pub users: InternedIds,
+    pub items: InternedIds,
     pub ratings: Vec<f32>,
     /// Present when the file has a timestamp column; used to keep the latest duplicate.
     pub timestamps: Option<Vec<i64>>,
@@ -28,8 +39,25 @@ pub(crate) enum RowNumbering {
 }
 
 impl RawRatings {
+    /// Empty columns with room for `rows` ratings (and timestamps when `timestamps`).
+    pub fn with_capacity(
+        path: PathBuf,
+        numbering: RowNumbering,
+        rows: usize,
+        timestamps: bool,
+    ) -> Self {
+        RawRatings {
+            path,
+            users: InternedIds::with_capacity(rows),
+            items: InternedIds::with_capacity(rows),
+            ratings: Vec::with_capacity(rows),
+            timestamps: timestamps.then(|| Vec::with_capacity(rows)),
+            numbering,
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.ratings.len()
     }
 
     /// Where row `row` is in the file.
@@ -38,5 +66,101 @@ impl RawRatings {
             RowNumbering::Lines { first_line } => Position::Line(first_line + row as u64),
             RowNumbering::Rows => Position::Row(row as u64 + 1),
         }
+    }
+}
+
+/// One id column: `index[r]` is row r's id as a position in `ids`, the distinct ids in the
+/// order they were first seen; after [`InternedIds::densify`], a position in an [`IdMap`]
+/// (and `ids` is empty).
+#[derive(Debug, Default)]
+pub(crate) struct InternedIds {
+    pub index: Vec<u32>,
+    pub ids: Vec<i64>,
+    positions: HashMap<i64, u32, BuildHasherDefault<IdHasher>>,
+}
+
+impl InternedIds {
+    pub fn with_capacity(rows: usize) -> Self {
+        InternedIds { index: Vec::with_capacity(rows), ..InternedIds::default() }
+    }
+
+    /// Appends one row's id; `false` (nothing appended) past `u32::MAX` distinct ids.
+    #[inline]
+    pub fn push(&mut self, id: i64) -> bool {
+        // Files sorted by user repeat the previous id most of the time.
+        if let Some(&last) = self.index.last() {
+            if self.ids[last as usize] == id {
+                self.index.push(last);
+                return true;
+            }
+        }
+        let position = match self.positions.get(&id) {
+            Some(&position) => position,
+            None => {
+                let Ok(position) = u32::try_from(self.ids.len()) else { return false };
+                self.ids.push(id);
+                self.positions.insert(id, position);
+                position
+            }
+        };
+        self.index.push(position);
+        true
+    }
+
+    /// Rewrites `index` in place into positions in `map`, which must hold every id; the
+    /// first-seen list is no longer needed then and is freed.
+    pub fn densify(&mut self, map: &IdMap) {
+        let dense: Vec<u32> = self
+            .ids
+            .iter()
+            .map(|&id| map.index_of(id).expect("the map was built from these ids"))
+            .collect();
+        for position in &mut self.index {
+            *position = dense[*position as usize];
+        }
+        self.ids = Vec::new();
+        self.positions = HashMap::default();
+    }
+}
+
+/// A fast hash for i64 ids (SplitMix64's finaliser): the default SipHash costs more than the
+/// parsing of a rating. Ids come from files, so a crafted file could make many collide; that
+/// costs time, never correctness.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_i64(&mut self, id: i64) {
+        self.0 = id as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_interned_in_first_seen_order_and_densified() {
+        let mut column = InternedIds::default();
+        for id in [50, 50, -3, 50, i64::MAX, -3] {
+            assert!(column.push(id));
+        }
+        assert_eq!(column.ids, [50, -3, i64::MAX]);
+        assert_eq!(column.index, [0, 0, 1, 0, 2, 1]);
+        column.densify(&IdMap::from_ids(&[i64::MAX, -3, 50, 7]));
+        assert_eq!(column.index, [2, 2, 0, 2, 3, 0]);
     }
 }

@@ -5,18 +5,22 @@
 //! the file is re-read line by line by [`find_first_bad_line`], which names the first
 //! offending line and value. Errors are rare, so their cost does not matter; the happy path
 //! pays one extra pass that only counts newlines.
+//!
+//! A text file is handed to polars in pieces of whole lines (about [`PIECE_BYTES`] each), and
+//! each piece's columns are appended to compact [`RawRatings`] columns before the next is
+//! read: neither the whole file nor a whole frame of 8-byte columns is ever in memory, which
+//! bounds the peak memory of `prepare` (docs/data-layer-benchmarks.md).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use flash_matrix::MappedFile;
 use polars::prelude::*;
 
 use crate::columns::ColumnRoles;
 use crate::diagnose::{find_first_bad_line, DelimitedLayout};
-use crate::raw::{RawRatings, RowNumbering};
+use crate::raw::{RawRatings, RowNumbering, TOO_MANY_IDS};
 use crate::text::{clean_line, split_fields};
 use crate::{IngestError, Position, RatingScale};
 
@@ -58,6 +62,15 @@ pub(crate) fn read_ratings(path: &Path, options: &ReadOptions) -> Result<RawRati
 }
 
 fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, IngestError> {
+    read_delimited_in_pieces(path, options, PIECE_BYTES)
+}
+
+/// [`read_delimited`] with pieces of about `piece_bytes` (tests cut small files in many).
+fn read_delimited_in_pieces(
+    path: &Path,
+    options: &ReadOptions,
+    piece_bytes: usize,
+) -> Result<RawRatings, IngestError> {
     let first_line =
         read_first_line(path)?.ok_or_else(|| IngestError::layout(path, "the file is empty"))?;
     let separator =
@@ -77,14 +90,25 @@ fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, Inge
         Err(precise) => precise,
     };
 
-    // polars reads no further than the last non-blank line: blank lines that end a file are
-    // no ratings (a line of a lone '\r' would otherwise be a row of nulls).
+    // Blank lines that end a file are no ratings: polars reads no further than the last
+    // non-blank byte (a line of a lone '\r' would otherwise be a row of nulls).
     let first_data_line = if options.has_header { 2 } else { 1 };
-    let data_lines = count_lines(path)?.saturating_sub(first_data_line - 1);
-    let frame = polars_read_delimited(path, &layout, &names, data_lines)
-        .map_err(|e| diagnose(IngestError::Reader { path: path.into(), message: e.to_string() }))?;
+    let extent = text_extent(path)?;
+    let data_lines = extent.lines.saturating_sub(first_data_line - 1);
     let numbering = RowNumbering::Lines { first_line: first_data_line };
-    let raw = extract(path, &frame, numbering, options.scale).map_err(diagnose)?;
+    let timestamps = layout.roles.timestamp.is_some();
+    let capacity = usize::try_from(data_lines).unwrap_or(0);
+    let mut raw = RawRatings::with_capacity(path.into(), numbering, capacity, timestamps);
+
+    let mut pieces = LinePieces::new(path, extent.end, piece_bytes)?;
+    let mut header = options.has_header;
+    while let Some(piece) = pieces.next_piece()? {
+        let frame = polars_read_delimited(piece, header, &layout, &names).map_err(|e| {
+            diagnose(IngestError::Reader { path: path.into(), message: e.to_string() })
+        })?;
+        header = false;
+        extract(&mut raw, frame, options.scale).map_err(diagnose)?;
+    }
 
     if data_lines != raw.len() as u64 {
         let reason = format!("read {} ratings from {data_lines} data lines", raw.len());
@@ -96,14 +120,63 @@ fn read_delimited(path: &Path, options: &ReadOptions) -> Result<RawRatings, Inge
     Ok(raw)
 }
 
-/// The user, item, rating and (if any) timestamp columns of the first `rows` data rows of a
-/// delimited file, in that order whatever their order in the file (a header may name them in
-/// any order).
+/// Bytes of text handed to polars at a time (then cut back to the last whole line).
+const PIECE_BYTES: usize = 4 << 20;
+
+/// Successive pieces of whole lines of a text file, up to a byte offset, read into one
+/// buffer that every piece reuses (a fresh allocation per piece leaves the allocator's heap
+/// fragmented, and the process larger, by the time the file is read).
+struct LinePieces<'a> {
+    path: &'a Path,
+    file: std::io::Take<File>,
+    piece_bytes: usize,
+    buffer: Vec<u8>,
+    /// `buffer[handed..]` is the start of a line cut off at the end of the last piece.
+    handed: usize,
+}
+
+impl<'a> LinePieces<'a> {
+    fn new(path: &'a Path, end: u64, piece_bytes: usize) -> Result<Self, IngestError> {
+        let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+        let buffer = Vec::with_capacity(piece_bytes.min(end as usize));
+        Ok(LinePieces { path, file: file.take(end), piece_bytes, buffer, handed: 0 })
+    }
+
+    /// The next piece: the carried bytes, then as much of the file as fills the piece, cut
+    /// after its last newline (the rest is carried); `None` at the end.
+    fn next_piece(&mut self) -> Result<Option<Cursor<&[u8]>>, IngestError> {
+        self.buffer.drain(..self.handed);
+        self.handed = 0;
+        loop {
+            let room = self.piece_bytes.saturating_sub(self.buffer.len());
+            let wanted = room.max(self.piece_bytes / 2).max(1) as u64;
+            (&mut self.file)
+                .take(wanted)
+                .read_to_end(&mut self.buffer)
+                .map_err(|e| IngestError::io(self.path, e))?;
+            if self.file.limit() == 0 {
+                // The last piece (or none).
+                self.handed = self.buffer.len();
+                return Ok((self.handed > 0).then(|| Cursor::new(&self.buffer[..])));
+            }
+            // More to come: a line cut in two goes with the next piece. A piece without a
+            // newline is a line longer than a piece: read on until it ends.
+            if let Some(last) = self.buffer.iter().rposition(|&b| b == b'\n') {
+                self.handed = last + 1;
+                return Ok(Some(Cursor::new(&self.buffer[..self.handed])));
+            }
+        }
+    }
+}
+
+/// The user, item, rating and (if any) timestamp columns of one piece of a delimited file
+/// (whose first line is the header when `header`), in that order whatever their order in the
+/// file (a header may name them in any order).
 fn polars_read_delimited(
-    path: &Path,
+    piece: Cursor<&[u8]>,
+    header: bool,
     layout: &DelimitedLayout,
     names: &[String],
-    rows: u64,
 ) -> PolarsResult<DataFrame> {
     let roles = &layout.roles;
     let column_name = |index: usize| {
@@ -129,15 +202,14 @@ fn polars_read_delimited(
     let in_role_order: Vec<PlSmallStr> = projection.iter().map(|&i| column_name(i)).collect();
 
     CsvReadOptions::default()
-        .with_has_header(layout.has_header)
-        .with_n_rows(Some(usize::try_from(rows).unwrap_or(usize::MAX)))
+        .with_has_header(header)
         .with_schema(Some(Arc::new(Schema::from_iter(fields))))
         .with_projection(Some(Arc::new(projection)))
         .with_rechunk(true)
         .map_parse_options(|parse| {
             parse.with_separator(layout.separator).with_quote_char(Some(b'"'))
         })
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+        .into_reader_with_file_handle(piece)
         .finish()?
         .select(in_role_order)
 }
@@ -167,7 +239,10 @@ fn read_parquet(path: &Path, scale: RatingScale) -> Result<RawRatings, IngestErr
         cast.push(converted);
     }
     frame = DataFrame::new(cast).map_err(reader_error)?;
-    let raw = extract(path, &frame, RowNumbering::Rows, scale)?;
+    let timestamps = roles.timestamp.is_some();
+    let rows = frame.height();
+    let mut raw = RawRatings::with_capacity(path.into(), RowNumbering::Rows, rows, timestamps);
+    extract(&mut raw, frame, scale)?;
     if raw.len() == 0 {
         return Err(IngestError::layout(path, "the file has no ratings"));
     }
@@ -186,46 +261,41 @@ fn first_cast_failure(column: &Column, dtype: &DataType) -> usize {
         .unwrap_or(0)
 }
 
-/// Moves the (user, item, rating[, timestamp]) columns of `frame` into vectors, refusing
-/// nulls and ratings off the scale.
-fn extract(
-    path: &Path,
-    frame: &DataFrame,
-    numbering: RowNumbering,
-    scale: RatingScale,
-) -> Result<RawRatings, IngestError> {
-    let mut raw = RawRatings { path: path.to_path_buf(), numbering, ..RawRatings::default() };
+/// Appends the (user, item, rating[, timestamp]) columns of `frame`, the next rows of `raw`'s
+/// file, to `raw`, refusing nulls and ratings off the scale.
+fn extract(raw: &mut RawRatings, frame: DataFrame, scale: RatingScale) -> Result<(), IngestError> {
+    let path = raw.path.clone();
     let reader_error =
-        |e: PolarsError| IngestError::Reader { path: path.into(), message: e.to_string() };
+        |e: PolarsError| IngestError::Reader { path: path.clone(), message: e.to_string() };
+    let first_row = raw.len();
     let columns = frame.get_columns();
     let what = ["user id", "item id", "rating", "timestamp"];
     for (index, column) in columns.iter().enumerate() {
         if let Some(row) = first_null(column) {
             let reason = format!("missing {}", what[index]);
-            return Err(IngestError::bad_value(path, raw.position(row), "", reason));
+            return Err(IngestError::bad_value(&path, raw.position(first_row + row), "", reason));
         }
     }
 
-    raw.users = columns[0].i64().map_err(reader_error)?.into_no_null_iter().collect();
-    raw.items = columns[1].i64().map_err(reader_error)?.into_no_null_iter().collect();
+    let users = columns[0].i64().map_err(reader_error)?;
+    let items = columns[1].i64().map_err(reader_error)?;
+    for (user, item) in users.into_no_null_iter().zip(items.into_no_null_iter()) {
+        if !(raw.users.push(user) && raw.items.push(item)) {
+            return Err(IngestError::layout(&path, TOO_MANY_IDS));
+        }
+    }
     let ratings = columns[2].f64().map_err(reader_error)?;
-    raw.ratings = Vec::with_capacity(ratings.len());
     for (row, rating) in ratings.into_no_null_iter().enumerate() {
         if let Err(reason) = scale.check(rating) {
-            return Err(IngestError::bad_value(
-                path,
-                raw.position(row),
-                &rating.to_string(),
-                reason,
-            ));
+            let position = raw.position(first_row + row);
+            return Err(IngestError::bad_value(&path, position, &rating.to_string(), reason));
         }
         raw.ratings.push(rating as f32);
     }
-    if let Some(timestamps) = columns.get(3) {
-        let timestamps = timestamps.i64().map_err(reader_error)?;
-        raw.timestamps = Some(timestamps.into_no_null_iter().collect());
+    if let (Some(column), Some(timestamps)) = (columns.get(3), raw.timestamps.as_mut()) {
+        timestamps.extend(column.i64().map_err(reader_error)?.into_no_null_iter());
     }
-    Ok(raw)
+    Ok(())
 }
 
 fn first_null(column: &Column) -> Option<usize> {
@@ -245,12 +315,95 @@ pub(crate) fn read_first_line(path: &Path) -> Result<Option<String>, IngestError
     Ok((n > 0).then(|| clean_line(&raw, true).into_owned()))
 }
 
-/// Lines in the file up to its last non-blank one (blank lines at the end do not count; the
-/// line check refuses any other blank line).
-fn count_lines(path: &Path) -> Result<u64, IngestError> {
-    let file = MappedFile::open(path)?;
-    let bytes = file.bytes();
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |last| last + 1);
-    let newlines = bytes[..end].iter().filter(|&&b| b == b'\n').count() as u64;
-    Ok(newlines + u64::from(end > 0))
+/// Where a text file's ratings end: past its last non-blank byte (blank lines at the end are
+/// no ratings; the line check refuses any other blank line), and how many lines that is.
+struct TextExtent {
+    end: u64,
+    lines: u64,
+}
+
+/// One streaming pass over the file (read, not mapped, so that its pages do not count
+/// towards the process's memory).
+fn text_extent(path: &Path) -> Result<TextExtent, IngestError> {
+    let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let mut buffer = vec![0u8; 1 << 20];
+    let (mut offset, mut end) = (0u64, 0u64);
+    // Newlines before the last non-blank byte seen, and those after it.
+    let (mut newlines, mut trailing_newlines) = (0u64, 0u64);
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(IngestError::io(path, e)),
+        };
+        let block = &buffer[..n];
+        let count = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        match block.iter().rposition(|b| !b.is_ascii_whitespace()) {
+            Some(last) => {
+                newlines += trailing_newlines + count(&block[..last]);
+                trailing_newlines = count(&block[last..]);
+                end = offset + last as u64 + 1;
+            }
+            None => trailing_newlines += count(block),
+        }
+        offset += n as u64;
+    }
+    Ok(TextExtent { end, lines: newlines + u64::from(end > 0) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of `lines` ratings (user, item, rating, timestamp) under a header.
+    fn ratings_file(dir: &Path, lines: usize) -> (std::path::PathBuf, Vec<(i64, i64, f32)>) {
+        let mut text = String::from("userId,movieId,rating,timestamp\n");
+        let mut expected = Vec::new();
+        for line in 0..lines {
+            let (user, item, rating) =
+                ((line / 7) as i64, (line * 13 % 101) as i64, 0.5 + (line % 10) as f32 * 0.5);
+            text.push_str(&format!("{user},{item},{rating},{}\n", 1000 + line));
+            expected.push((user, item, rating));
+        }
+        let path = dir.join("r.csv");
+        std::fs::write(&path, text).unwrap();
+        (path, expected)
+    }
+
+    #[test]
+    fn small_pieces_read_the_same_ratings_as_one_piece() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, expected) = ratings_file(dir.path(), 500);
+        for piece_bytes in [1, 7, 64, 1000, PIECE_BYTES] {
+            let raw =
+                read_delimited_in_pieces(&path, &ReadOptions::default(), piece_bytes).unwrap();
+            let users: Vec<i64> =
+                raw.users.index.iter().map(|&i| raw.users.ids[i as usize]).collect();
+            let items: Vec<i64> =
+                raw.items.index.iter().map(|&i| raw.items.ids[i as usize]).collect();
+            let read: Vec<(i64, i64, f32)> = users
+                .into_iter()
+                .zip(items)
+                .zip(&raw.ratings)
+                .map(|((u, i), &r)| (u, i, r))
+                .collect();
+            assert_eq!(read, expected, "pieces of {piece_bytes} bytes");
+            let timestamps = raw.timestamps.as_ref().unwrap();
+            assert_eq!(timestamps.len(), 500);
+            assert_eq!(timestamps[499], 1499);
+        }
+    }
+
+    #[test]
+    fn a_bad_value_in_a_later_piece_is_named_by_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = ratings_file(dir.path(), 300);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("7,8,9.5,1\n");
+        std::fs::write(&path, text).unwrap();
+        let error = read_delimited_in_pieces(&path, &ReadOptions::default(), 100).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("line 302") && message.contains("9.5"), "{message}");
+    }
 }

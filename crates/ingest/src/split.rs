@@ -60,16 +60,25 @@ struct Grouped {
 /// its own random stream, keyed by the seed and the user's original id, so it does not depend
 /// on the order or the thread in which users are handled.
 pub(crate) fn split_ratings(
-    raw: &RawRatings,
+    mut raw: RawRatings,
     policy: DuplicatePolicy,
     options: SplitOptions,
 ) -> Result<SplitRatings, IngestError> {
     let _span = tracing::info_span!("split", ratings = raw.len()).entered();
-    let users = IdMap::from_ids(&raw.users);
-    let items = IdMap::from_ids(&raw.items);
-    let grouped = group_by_user(raw, &users, &items, policy)?;
+    let users = IdMap::from_ids(&raw.users.ids);
+    let items = IdMap::from_ids(&raw.items.ids);
+    raw.users.densify(&users);
+    raw.items.densify(&items);
+    let grouped = group_by_user(&mut raw, &users, &items, policy)?;
+    // Only the ratings are read from here on: the id columns go before the matrices grow.
+    let ratings = std::mem::take(&mut raw.ratings);
+    drop(raw);
 
-    let (mut train, mut test) = (MatrixParts::new(), MatrixParts::new());
+    // Room for every rating on both sides: pages never written are never resident, and no
+    // vector is copied while it grows.
+    let kept = grouped.rows.len();
+    let (mut train, mut test) =
+        (MatrixParts::with_capacity(kept), MatrixParts::with_capacity(kept));
     let mut positions: Vec<u32> = Vec::new();
     let mut in_test: Vec<bool> = Vec::new();
     for user in 0..users.len() {
@@ -79,7 +88,7 @@ pub(crate) fn split_ratings(
         for (offset, &row) in grouped.rows[range.clone()].iter().enumerate() {
             let item = grouped.items[range.start + offset];
             let target = if in_test[offset] { &mut test } else { &mut train };
-            target.push(item, raw.ratings[row as usize]);
+            target.push(item, ratings[row as usize]);
         }
         train.end_row();
         test.end_row();
@@ -96,20 +105,24 @@ pub(crate) fn split_ratings(
 
 /// Builds train and test from two files whose split is given: ids are mapped over both.
 pub(crate) fn given_split(
-    train_raw: &RawRatings,
-    test_raw: &RawRatings,
+    train_raw: RawRatings,
+    test_raw: RawRatings,
     policy: DuplicatePolicy,
 ) -> Result<SplitRatings, IngestError> {
     let _span = tracing::info_span!("given_split").entered();
-    let all_users: Vec<i64> = train_raw.users.iter().chain(&test_raw.users).copied().collect();
-    let all_items: Vec<i64> = train_raw.items.iter().chain(&test_raw.items).copied().collect();
-    let users = IdMap::from_ids(&all_users);
-    let items = IdMap::from_ids(&all_items);
+    let ids = |column: fn(&RawRatings) -> &[i64]| -> IdMap {
+        let all: Vec<i64> = column(&train_raw).iter().chain(column(&test_raw)).copied().collect();
+        IdMap::from_ids(&all)
+    };
+    let users = ids(|raw| &raw.users.ids);
+    let items = ids(|raw| &raw.items.ids);
 
     let mut matrices = Vec::with_capacity(2);
     let mut dropped = 0;
-    for raw in [train_raw, test_raw] {
-        let grouped = group_by_user(raw, &users, &items, policy)?;
+    for mut raw in [train_raw, test_raw] {
+        raw.users.densify(&users);
+        raw.items.densify(&items);
+        let grouped = group_by_user(&mut raw, &users, &items, policy)?;
         dropped += grouped.dropped;
         let mut parts = MatrixParts::new();
         for user in 0..users.len() {
@@ -127,18 +140,20 @@ pub(crate) fn given_split(
     Ok(SplitRatings { users, items, train, test, duplicates_dropped: dropped })
 }
 
+/// Groups `raw`, whose id columns hold positions in `users` and `items`, by user; its
+/// timestamps are freed once they have done their work.
 fn group_by_user(
-    raw: &RawRatings,
+    raw: &mut RawRatings,
     users: &IdMap,
     items: &IdMap,
     policy: DuplicatePolicy,
 ) -> Result<Grouped, IngestError> {
-    let dense_users = users.dense(&raw.users);
-    let dense_items = items.dense(&raw.items);
+    let dense_users = &raw.users.index;
+    let dense_items = &raw.items.index;
 
     // Counting sort of row numbers by user; rows stay in file order within a user.
     let mut offsets = vec![0u64; users.len() + 1];
-    for &user in &dense_users {
+    for &user in dense_users {
         offsets[user as usize + 1] += 1;
     }
     for user in 0..users.len() {
@@ -159,17 +174,19 @@ fn group_by_user(
         .into_par_iter()
         .map(|segment| {
             segment.sort_unstable_by_key(|&row| (dense_items[row as usize], timestamp(row), row));
-            compact_duplicates(segment, &dense_items)
+            compact_duplicates(segment, dense_items)
         })
         .collect();
+    // Duplicates are settled: the timestamps (8 bytes a rating) go before more arrays come.
+    raw.timestamps = None;
 
     if policy == DuplicatePolicy::Error {
         let first_pair = outcomes.iter().filter_map(|(_, pair)| *pair).min_by_key(|p| p.1);
         if let Some((first, second)) = first_pair {
             return Err(IngestError::Duplicate {
                 path: raw.path.clone(),
-                user: raw.users[first as usize],
-                item: raw.items[first as usize],
+                user: users.id_of(dense_users[first as usize]),
+                item: items.id_of(dense_items[first as usize]),
                 first: raw.position(first as usize),
                 second: raw.position(second as usize),
             });
@@ -241,7 +258,12 @@ struct MatrixParts {
 
 impl MatrixParts {
     fn new() -> Self {
-        MatrixParts { indptr: vec![0], indices: Vec::new(), values: Vec::new() }
+        MatrixParts::with_capacity(0)
+    }
+
+    fn with_capacity(ratings: usize) -> Self {
+        let (indices, values) = (Vec::with_capacity(ratings), Vec::with_capacity(ratings));
+        MatrixParts { indptr: vec![0], indices, values }
     }
 
     fn push(&mut self, col: u32, value: f32) {
@@ -266,21 +288,21 @@ mod tests {
     use flash_matrix::holdout::held_out_count;
 
     fn raw(triples: &[(i64, i64, f32)], timestamps: Option<Vec<i64>>) -> RawRatings {
-        RawRatings {
-            path: "r.csv".into(),
-            users: triples.iter().map(|t| t.0).collect(),
-            items: triples.iter().map(|t| t.1).collect(),
-            ratings: triples.iter().map(|t| t.2).collect(),
-            timestamps,
-            numbering: RowNumbering::Lines { first_line: 2 },
+        let numbering = RowNumbering::Lines { first_line: 2 };
+        let mut raw = RawRatings::with_capacity("r.csv".into(), numbering, triples.len(), false);
+        for &(user, item, rating) in triples {
+            assert!(raw.users.push(user) && raw.items.push(item));
+            raw.ratings.push(rating);
         }
+        raw.timestamps = timestamps;
+        raw
     }
 
     #[test]
     fn latest_duplicate_wins_and_is_counted() {
         let r = raw(&[(1, 5, 1.0), (1, 5, 4.0), (1, 5, 2.0)], Some(vec![10, 30, 20]));
         let split = split_ratings(
-            &r,
+            r,
             DuplicatePolicy::KeepLatest,
             SplitOptions { test_fraction: 0.0, seed: 1 },
         )
@@ -291,14 +313,14 @@ mod tests {
         // Without timestamps the later line wins.
         let r = raw(&[(1, 5, 1.0), (1, 5, 3.0)], None);
         let options = SplitOptions { test_fraction: 0.0, seed: 1 };
-        let split = split_ratings(&r, DuplicatePolicy::KeepLatest, options).unwrap();
+        let split = split_ratings(r, DuplicatePolicy::KeepLatest, options).unwrap();
         assert_eq!(split.train.values(), &[3.0]);
     }
 
     #[test]
     fn refused_duplicates_name_both_lines() {
         let r = raw(&[(1, 5, 1.0), (2, 5, 1.0), (1, 5, 2.0)], None);
-        let err = split_ratings(&r, DuplicatePolicy::Error, SplitOptions::default()).unwrap_err();
+        let err = split_ratings(r, DuplicatePolicy::Error, SplitOptions::default()).unwrap_err();
         let message = err.to_string();
         assert!(message.contains("line 2") && message.contains("line 4"), "{message}");
     }
@@ -311,10 +333,10 @@ mod tests {
                 triples.push((user * 3, item * 7, 1.0 + (item % 4) as f32));
             }
         }
-        let r = raw(&triples, None);
+        let r = || raw(&triples, None);
         let options = SplitOptions { test_fraction: 0.25, seed: 9 };
-        let a = split_ratings(&r, DuplicatePolicy::KeepLatest, options).unwrap();
-        let b = split_ratings(&r, DuplicatePolicy::KeepLatest, options).unwrap();
+        let a = split_ratings(r(), DuplicatePolicy::KeepLatest, options).unwrap();
+        let b = split_ratings(r(), DuplicatePolicy::KeepLatest, options).unwrap();
         assert_eq!(a.test.indices(), b.test.indices());
         assert_eq!(a.train.nnz() + a.test.nnz(), triples.len());
         for user in 0..a.users.len() {
@@ -325,7 +347,7 @@ mod tests {
             }
         }
         let other = SplitOptions { seed: 10, ..options };
-        let c = split_ratings(&r, DuplicatePolicy::KeepLatest, other).unwrap();
+        let c = split_ratings(r(), DuplicatePolicy::KeepLatest, other).unwrap();
         assert_ne!(a.test.indices(), c.test.indices());
     }
 }
