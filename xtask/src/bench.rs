@@ -362,8 +362,9 @@ fn train_run(
     })
 }
 
-/// The NumPy reference's figures.
+/// What a script of `bench/` printed, for the data set it ran on.
 struct NumpyRun {
+    data: String,
     json: serde_json::Value,
     command: String,
 }
@@ -440,7 +441,7 @@ fn numpy_reference(python: &BenchPython, small: &Data, threads: usize) -> Result
         threads.to_string(),
     ];
     let (json, command) = python.run_json("numpy_als.py", &args)?;
-    Ok(NumpyRun { json, command })
+    Ok(NumpyRun { data: small.name.clone(), json, command })
 }
 
 /// recommend-all of the k = 64 model of `data` against a NumPy brute force, in one process.
@@ -452,15 +453,14 @@ fn recommend_against_numpy(
     let model = bench_dir.join(format!("{}-k64-simd.flash", data.name));
     let args = [text(&data.cache), text(&model), "10".into()];
     let (json, command) = python.run_json("recommend_all_numpy.py", &args)?;
-    let fastest = |key: &str| seconds_list(&json[key]).into_iter().fold(f64::INFINITY, f64::min);
     eprintln!(
         "   {:<16} numpy {:.3} s, flash_rec {:.4} s, same lists {:.3}",
         data.name,
-        fastest("numpy_seconds"),
-        fastest("flash_rec_seconds"),
+        fastest(&json["numpy_seconds"]),
+        fastest(&json["flash_rec_seconds"]),
         json["same_lists"].as_f64().unwrap_or(f64::NAN)
     );
-    Ok(NumpyRun { json, command })
+    Ok(NumpyRun { data: data.name.clone(), json, command })
 }
 
 /// What one `flash-rec recommend-all` gave.
@@ -761,14 +761,14 @@ impl Report<'_> {
         writeln!(md)?;
         writeln!(md, "| data | users | items | NumPy s | flash_rec s | speed-up | same lists |")?;
         writeln!(md, "|---|---:|---:|---:|---:|---:|---:|")?;
-        for (run, data) in self.numpy_recommend.iter().zip(["ml-latest-small", "synth-33m"]) {
+        for run in self.numpy_recommend {
             let json = &run.json;
-            let fastest =
-                |key: &str| seconds_list(&json[key]).into_iter().fold(f64::INFINITY, f64::min);
-            let (numpy, fastest) = (fastest("numpy_seconds"), fastest("flash_rec_seconds"));
+            let (numpy, fastest) =
+                (fastest(&json["numpy_seconds"]), fastest(&json["flash_rec_seconds"]));
             writeln!(
                 md,
-                "| {data} | {} | {} | {numpy:.3} | {fastest:.4} | **{:.0}x** | {:.3} |",
+                "| {} | {} | {} | {numpy:.3} | {fastest:.4} | **{:.0}x** | {:.3} |",
+                run.data,
                 json["users"],
                 json["items"],
                 numpy / fastest,
@@ -783,6 +783,11 @@ impl Report<'_> {
 /// The numbers of a JSON array (an empty list for anything else).
 fn seconds_list(value: &serde_json::Value) -> Vec<f64> {
     value.as_array().map_or(Vec::new(), |a| a.iter().filter_map(|x| x.as_f64()).collect())
+}
+
+/// The smallest number of a JSON array (infinity when there is none).
+fn fastest(value: &serde_json::Value) -> f64 {
+    seconds_list(value).into_iter().fold(f64::INFINITY, f64::min)
 }
 
 /// The text of a log without its colour escapes (`ESC [ ... m`).

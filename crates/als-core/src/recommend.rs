@@ -55,9 +55,11 @@ impl ItemFilter {
 
     /// Overwrites the scores of refused items (`scores[i]` is item i's) with NaN.
     fn mask(&self, scores: &mut [f32]) {
-        let Some(allowed) = &self.allowed else { return };
+        if self.allowed.is_none() {
+            return;
+        }
         for (item, score) in scores.iter_mut().enumerate() {
-            if !allowed.get(item).copied().unwrap_or(false) {
+            if !self.admits(item) {
                 *score = f32::NAN;
             }
         }
