@@ -281,12 +281,21 @@ fn build(
     };
 
     let _span = tracing::info_span!("write_cache").entered();
+    // The transpose first, on every thread; then the by-item file on one thread and the
+    // others on another: writing into the page cache is a copy that one core does at about
+    // 1 to 2 GB/s.
     let by_item = split.train.transpose();
-    split.train.save(&dir.join(TRAIN_BY_USER), FileKind::RatingsByUser)?;
-    by_item.save(&dir.join(TRAIN_BY_ITEM), FileKind::RatingsByItem)?;
-    split.test.save(&dir.join(TEST_BY_USER), FileKind::RatingsByUser)?;
-    split.users.save(&dir.join(USERS))?;
-    split.items.save(&dir.join(ITEMS))?;
+    let (by_item_saved, others_saved) = rayon::join(
+        || by_item.save(&dir.join(TRAIN_BY_ITEM), FileKind::RatingsByItem),
+        || -> Result<(), MatrixError> {
+            split.train.save(&dir.join(TRAIN_BY_USER), FileKind::RatingsByUser)?;
+            split.test.save(&dir.join(TEST_BY_USER), FileKind::RatingsByUser)?;
+            split.users.save(&dir.join(USERS))?;
+            split.items.save(&dir.join(ITEMS))
+        },
+    );
+    by_item_saved?;
+    others_saved?;
 
     let movies_missing_features = match &features {
         Some(table) => {

@@ -1,8 +1,9 @@
 //! Ratings files to a prepared, memory-mapped cache.
 //!
-//! [`prepare`] reads MovieLens or any ratings file (CSV, TSV, Parquet) with polars, or takes
-//! ratings already in memory ([`RatingColumns`], for the Python bindings), maps ids to dense
-//! indices, drops duplicates, draws a seeded per-user split and writes the cache atomically;
+//! [`prepare`] reads MovieLens or any ratings file (CSV, TSV, Parquet: plain numeric lines
+//! with a parser of its own, anything else with polars), or takes ratings already in memory
+//! ([`RatingColumns`], for the Python bindings), maps ids to dense indices, drops
+//! duplicates, draws a seeded per-user split and writes the cache atomically;
 //! [`Dataset::open`] maps it back, verified. Every error names the file, and the line and
 //! value where there is one.
 //!
@@ -23,6 +24,7 @@ mod fingerprint;
 mod manifest;
 mod memory;
 mod movies;
+mod plain_lines;
 mod raw;
 mod read;
 mod scale;

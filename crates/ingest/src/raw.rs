@@ -60,6 +60,16 @@ impl RawRatings {
         self.ratings.len()
     }
 
+    /// Room for `additional` more rows in every column.
+    pub fn reserve(&mut self, additional: usize) {
+        self.users.index.reserve(additional);
+        self.items.index.reserve(additional);
+        self.ratings.reserve(additional);
+        if let Some(timestamps) = self.timestamps.as_mut() {
+            timestamps.reserve(additional);
+        }
+    }
+
     /// Where row `row` is in the file.
     pub fn position(&self, row: usize) -> Position {
         match self.numbering {
@@ -76,8 +86,15 @@ impl RawRatings {
 pub(crate) struct InternedIds {
     pub index: Vec<u32>,
     pub ids: Vec<i64>,
+    /// Ids below [`SMALL_ID_LIMIT`] (MovieLens' all are): `small[id]` is the id's position
+    /// plus one, 0 if not seen yet. An array look-up costs a fraction of a hash look-up.
+    small: Vec<u32>,
+    /// Every other id's position.
     positions: HashMap<i64, u32, BuildHasherDefault<IdHasher>>,
 }
+
+/// Ids from 0 up to this bound are interned through a table (of at most 16 MiB).
+const SMALL_ID_LIMIT: u64 = 1 << 22;
 
 impl InternedIds {
     pub fn with_capacity(rows: usize) -> Self {
@@ -94,17 +111,38 @@ impl InternedIds {
                 return true;
             }
         }
-        let position = match self.positions.get(&id) {
-            Some(&position) => position,
-            None => {
-                let Ok(position) = u32::try_from(self.ids.len()) else { return false };
-                self.ids.push(id);
-                self.positions.insert(id, position);
-                position
-            }
+        let known = if (id as u64) < SMALL_ID_LIMIT {
+            self.small.get(id as usize).and_then(|&slot| slot.checked_sub(1))
+        } else {
+            self.positions.get(&id).copied()
+        };
+        let position = match known {
+            Some(position) => position,
+            None => match self.insert(id) {
+                Some(position) => position,
+                None => return false,
+            },
         };
         self.index.push(position);
         true
+    }
+
+    /// Gives a new id the next position; `None` past `u32::MAX` distinct ids.
+    fn insert(&mut self, id: i64) -> Option<u32> {
+        let position = u32::try_from(self.ids.len()).ok().filter(|&p| p < u32::MAX)?;
+        self.ids.push(id);
+        if (id as u64) < SMALL_ID_LIMIT {
+            let slot = id as usize;
+            if slot >= self.small.len() {
+                // Doubling keeps the number of resizes logarithmic in the largest id.
+                let len = (slot + 1).next_power_of_two().min(SMALL_ID_LIMIT as usize);
+                self.small.resize(len, 0);
+            }
+            self.small[slot] = position + 1;
+        } else {
+            self.positions.insert(id, position);
+        }
+        Some(position)
     }
 
     /// Rewrites `index` in place into positions in `map`, which must hold every id; the
@@ -119,6 +157,7 @@ impl InternedIds {
             *position = dense[*position as usize];
         }
         self.ids = Vec::new();
+        self.small = Vec::new();
         self.positions = HashMap::default();
     }
 }
@@ -155,12 +194,14 @@ mod tests {
     #[test]
     fn ids_are_interned_in_first_seen_order_and_densified() {
         let mut column = InternedIds::default();
-        for id in [50, 50, -3, 50, i64::MAX, -3] {
+        // Small ids go through the table, negative and huge ones through the hash map.
+        let big = SMALL_ID_LIMIT as i64;
+        for id in [50, 50, -3, 50, i64::MAX, -3, big, big - 1, 0, big - 1, big] {
             assert!(column.push(id));
         }
-        assert_eq!(column.ids, [50, -3, i64::MAX]);
-        assert_eq!(column.index, [0, 0, 1, 0, 2, 1]);
-        column.densify(&IdMap::from_ids(&[i64::MAX, -3, 50, 7]));
-        assert_eq!(column.index, [2, 2, 0, 2, 3, 0]);
+        assert_eq!(column.ids, [50, -3, i64::MAX, big, big - 1, 0]);
+        assert_eq!(column.index, [0, 0, 1, 0, 2, 1, 3, 4, 5, 4, 3]);
+        column.densify(&IdMap::from_ids(&[i64::MAX, -3, 50, 7, big, big - 1, 0]));
+        assert_eq!(column.index, [3, 3, 0, 3, 6, 0, 5, 4, 1, 4, 5]);
     }
 }

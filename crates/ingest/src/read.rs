@@ -1,26 +1,31 @@
-//! Reading a ratings file (CSV, TSV or Parquet) with polars into [`RawRatings`].
+//! Reading a ratings file (CSV, TSV or Parquet) into [`RawRatings`].
 //!
-//! The fast path is polars with a fixed schema. Whenever it fails, or its result breaks a
-//! rule (a null, a rating off the scale, a row count that disagrees with the line count),
-//! the file is re-read line by line by [`find_first_bad_line`], which names the first
-//! offending line and value. Errors are rare, so their cost does not matter; the happy path
-//! pays one extra pass that only counts newlines.
+//! A text file is read in pieces of whole lines (about [`PIECE_BYTES`] each), and each
+//! piece's columns are appended to compact [`RawRatings`] columns before the next is read:
+//! neither the whole file nor a whole frame of 8-byte columns is ever in memory, which bounds
+//! the peak memory of `prepare` (docs/data-layer-benchmarks.md).
 //!
-//! A text file is handed to polars in pieces of whole lines (about [`PIECE_BYTES`] each), and
-//! each piece's columns are appended to compact [`RawRatings`] columns before the next is
-//! read: neither the whole file nor a whole frame of 8-byte columns is ever in memory, which
-//! bounds the peak memory of `prepare` (docs/data-layer-benchmarks.md).
+//! Each piece goes first to the plain-line parser ([`crate::plain_lines`]), one part per
+//! thread; a piece it declines (anything but plain numeric fields) goes to polars with a
+//! fixed schema. Whenever polars fails, or its result breaks a rule (a null, a rating off the
+//! scale, a row count that disagrees with the line count), the file is re-read line by line
+//! by [`find_first_bad_line`], which names the first offending line and value. Errors are
+//! rare, so their cost does not matter.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::sync::Arc;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::columns::ColumnRoles;
 use crate::diagnose::{find_first_bad_line, DelimitedLayout};
-use crate::raw::{RawRatings, RowNumbering, TOO_MANY_IDS};
+use crate::plain_lines::{line_cuts, parse_plain_lines, Declined, PlainColumns, PlainLayout};
+use crate::raw::{InternedIds, RawRatings, RowNumbering, TOO_MANY_IDS};
 use crate::text::{clean_line, split_fields};
 use crate::{IngestError, Position, RatingScale};
 
@@ -90,80 +95,207 @@ fn read_delimited_in_pieces(
         Err(precise) => precise,
     };
 
-    // Blank lines that end a file are no ratings: polars reads no further than the last
-    // non-blank byte (a line of a lone '\r' would otherwise be a row of nulls).
+    // Blank lines that end a file are no ratings: nothing past the last non-blank byte is
+    // read (a line of a lone '\r' would otherwise be a row of nulls to polars).
+    let end = text_end(path)?;
     let first_data_line = if options.has_header { 2 } else { 1 };
-    let extent = text_extent(path)?;
-    let data_lines = extent.lines.saturating_sub(first_data_line - 1);
     let numbering = RowNumbering::Lines { first_line: first_data_line };
     let timestamps = layout.roles.timestamp.is_some();
-    let capacity = usize::try_from(data_lines).unwrap_or(0);
-    let mut raw = RawRatings::with_capacity(path.into(), numbering, capacity, timestamps);
+    let mut raw = RawRatings::with_capacity(path.into(), numbering, 0, timestamps);
 
-    let mut pieces = LinePieces::new(path, extent.end, piece_bytes)?;
+    let plain = PlainLayout::new(separator, &layout.roles);
+    let new_parts = || (0..rayon::current_num_threads()).map(|_| PlainColumns::default()).collect();
+    // Two sets of parsed parts: the next piece is parsed into one while the other's rows are
+    // appended, so that the two threads rarely wait for a sequential step.
+    let (mut parsed, mut parsing): (Vec<PlainColumns>, Vec<PlainColumns>) =
+        (new_parts(), new_parts());
+    let mut parsed_waits = false;
     let mut header = options.has_header;
-    while let Some(piece) = pieces.next_piece()? {
-        let frame = polars_read_delimited(piece, header, &layout, &names).map_err(|e| {
-            diagnose(IngestError::Reader { path: path.into(), message: e.to_string() })
-        })?;
-        header = false;
-        extract(&mut raw, frame, options.scale).map_err(diagnose)?;
-    }
+    let mut consumed = 0u64;
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        let pieces = read_pieces_ahead(scope, path, end, piece_bytes);
+        for piece in &pieces.received {
+            let piece = piece?;
+            let body = if header { after_first_line(&piece) } else { &piece[..] };
+            let (parse, append) = rayon::join(
+                || parse_in_parts(body, &plain, &mut parsing),
+                || append_all(&mut raw, &parsed, parsed_waits, options.scale),
+            );
+            append.map_err(diagnose)?;
+            parsed_waits = parse.is_ok();
+            if parse.is_ok() {
+                std::mem::swap(&mut parsed, &mut parsing);
+            } else {
+                let frame = polars_read_delimited(Cursor::new(&piece), header, &layout, &names)
+                    .map_err(|e| {
+                        diagnose(IngestError::Reader { path: path.into(), message: e.to_string() })
+                    })?;
+                // polars passes over blank lines: every line must have become a row.
+                let lines = count_lines(body);
+                if frame.height() != lines {
+                    let reason = format!("read {} ratings from {lines} lines", frame.height());
+                    return Err(diagnose(IngestError::layout(path, reason)));
+                }
+                extract(&mut raw, frame, options.scale).map_err(diagnose)?;
+            }
+            consumed += piece.len() as u64;
+            pieces.recycle(piece);
+            if !header || raw.len() > 0 {
+                reserve_for_the_rest(&mut raw, consumed, end);
+            }
+            header = false;
+        }
+        append_all(&mut raw, &parsed, parsed_waits, options.scale).map_err(diagnose)
+    })?;
 
-    if data_lines != raw.len() as u64 {
-        let reason = format!("read {} ratings from {data_lines} data lines", raw.len());
-        return Err(diagnose(IngestError::layout(path, reason)));
-    }
     if raw.len() == 0 {
         return Err(IngestError::layout(path, "the file has no ratings"));
     }
     Ok(raw)
 }
 
+/// Appends the rows of every part, in order, when `waiting` (nothing otherwise).
+fn append_all(
+    raw: &mut RawRatings,
+    parts: &[PlainColumns],
+    waiting: bool,
+    scale: RatingScale,
+) -> Result<(), IngestError> {
+    if waiting {
+        for part in parts {
+            append_plain(raw, part, scale)?;
+        }
+    }
+    Ok(())
+}
+
+/// Pieces of whole lines read by a thread of their own, one piece ahead of their parsing.
+struct PiecesAhead {
+    received: Receiver<Result<Vec<u8>, IngestError>>,
+    returned: Sender<Vec<u8>>,
+}
+
+impl PiecesAhead {
+    /// Gives a piece's buffer back for a later piece.
+    fn recycle(&self, buffer: Vec<u8>) {
+        // The reader may have finished; the buffer is then simply dropped.
+        let _ = self.returned.send(buffer);
+    }
+}
+
+/// Starts the reader of `path`'s pieces (up to byte `end`) in `scope`.
+fn read_pieces_ahead<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    path: &'scope Path,
+    end: u64,
+    piece_bytes: usize,
+) -> PiecesAhead {
+    let (sender, received) = sync_channel(1);
+    let (returned, buffers) = channel::<Vec<u8>>();
+    scope.spawn(move || {
+        let mut pieces = match LinePieces::new(path, end, piece_bytes) {
+            Ok(pieces) => pieces,
+            Err(error) => return drop(sender.send(Err(error))),
+        };
+        loop {
+            let buffer = buffers.try_recv().unwrap_or_default();
+            let next = match pieces.next_piece(buffer) {
+                Ok(Some(piece)) => Ok(piece),
+                Ok(None) => return,
+                Err(error) => Err(error),
+            };
+            let failed = next.is_err();
+            // A closed channel means the consumer stopped on an error: stop reading too.
+            if sender.send(next).is_err() || failed {
+                return;
+            }
+        }
+    });
+    PiecesAhead { received, returned }
+}
+
+/// Parses `text` with the plain-line parser, cut at line ends into one part per thread
+/// (each part's rows in `parts`, in file order); declined if any part is.
+fn parse_in_parts(
+    text: &[u8],
+    layout: &PlainLayout,
+    parts: &mut [PlainColumns],
+) -> Result<(), Declined> {
+    let cuts = line_cuts(text, parts.len());
+    parts.par_iter_mut().enumerate().try_for_each(|(index, part)| {
+        part.clear();
+        parse_plain_lines(&text[cuts[index]..cuts[index + 1]], layout, part)
+    })
+}
+
+/// The text after the first line (the header).
+fn after_first_line(piece: &[u8]) -> &[u8] {
+    match piece.iter().position(|&b| b == b'\n') {
+        Some(newline) => &piece[newline + 1..],
+        None => &[],
+    }
+}
+
+/// Lines in `text`, the last one counted whether or not it ends with a newline.
+fn count_lines(text: &[u8]) -> usize {
+    let newlines = text.iter().filter(|&&b| b == b'\n').count();
+    newlines + usize::from(text.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// After a piece: room for the rows the rest of the file should hold, at the rate of rows
+/// per byte seen so far (plus a margin), so that the columns grow once rather than doubling
+/// (which would leave the process with twice the memory it needs).
+fn reserve_for_the_rest(raw: &mut RawRatings, consumed: u64, end: u64) {
+    if consumed == 0 || raw.ratings.capacity() > raw.len() * 2 {
+        return;
+    }
+    let expected = raw.len() as f64 * end as f64 / consumed as f64;
+    let wanted = (expected * 1.05) as usize + 1024;
+    raw.reserve(wanted.saturating_sub(raw.len()));
+}
+
 /// Bytes of text handed to polars at a time (then cut back to the last whole line).
 const PIECE_BYTES: usize = 4 << 20;
 
-/// Successive pieces of whole lines of a text file, up to a byte offset, read into one
-/// buffer that every piece reuses (a fresh allocation per piece leaves the allocator's heap
-/// fragmented, and the process larger, by the time the file is read).
+/// Successive pieces of whole lines of a text file, up to a byte offset, each read into a
+/// buffer the caller hands in (and may recycle: a fresh allocation per piece leaves the
+/// allocator's heap fragmented, and the process larger, by the time the file is read).
 struct LinePieces<'a> {
     path: &'a Path,
     file: std::io::Take<File>,
     piece_bytes: usize,
-    buffer: Vec<u8>,
-    /// `buffer[handed..]` is the start of a line cut off at the end of the last piece.
-    handed: usize,
+    /// The start of a line cut off at the end of the last piece.
+    carried: Vec<u8>,
 }
 
 impl<'a> LinePieces<'a> {
     fn new(path: &'a Path, end: u64, piece_bytes: usize) -> Result<Self, IngestError> {
         let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-        let buffer = Vec::with_capacity(piece_bytes.min(end as usize));
-        Ok(LinePieces { path, file: file.take(end), piece_bytes, buffer, handed: 0 })
+        Ok(LinePieces { path, file: file.take(end), piece_bytes, carried: Vec::new() })
     }
 
-    /// The next piece: the carried bytes, then as much of the file as fills the piece, cut
-    /// after its last newline (the rest is carried); `None` at the end.
-    fn next_piece(&mut self) -> Result<Option<Cursor<&[u8]>>, IngestError> {
-        self.buffer.drain(..self.handed);
-        self.handed = 0;
+    /// The next piece, in `buffer`: the carried bytes, then as much of the file as fills the
+    /// piece, cut after its last newline (the rest is carried); `None` at the end.
+    fn next_piece(&mut self, mut buffer: Vec<u8>) -> Result<Option<Vec<u8>>, IngestError> {
+        buffer.clear();
+        buffer.append(&mut self.carried);
         loop {
-            let room = self.piece_bytes.saturating_sub(self.buffer.len());
+            let room = self.piece_bytes.saturating_sub(buffer.len());
             let wanted = room.max(self.piece_bytes / 2).max(1) as u64;
             (&mut self.file)
                 .take(wanted)
-                .read_to_end(&mut self.buffer)
+                .read_to_end(&mut buffer)
                 .map_err(|e| IngestError::io(self.path, e))?;
             if self.file.limit() == 0 {
                 // The last piece (or none).
-                self.handed = self.buffer.len();
-                return Ok((self.handed > 0).then(|| Cursor::new(&self.buffer[..])));
+                return Ok((!buffer.is_empty()).then_some(buffer));
             }
             // More to come: a line cut in two goes with the next piece. A piece without a
             // newline is a line longer than a piece: read on until it ends.
-            if let Some(last) = self.buffer.iter().rposition(|&b| b == b'\n') {
-                self.handed = last + 1;
-                return Ok(Some(Cursor::new(&self.buffer[..self.handed])));
+            if let Some(last) = buffer.iter().rposition(|&b| b == b'\n') {
+                self.carried.extend_from_slice(&buffer[last + 1..]);
+                buffer.truncate(last + 1);
+                return Ok(Some(buffer));
             }
         }
     }
@@ -173,7 +305,7 @@ impl<'a> LinePieces<'a> {
 /// (whose first line is the header when `header`), in that order whatever their order in the
 /// file (a header may name them in any order).
 fn polars_read_delimited(
-    piece: Cursor<&[u8]>,
+    piece: Cursor<&Vec<u8>>,
     header: bool,
     layout: &DelimitedLayout,
     names: &[String],
@@ -277,25 +409,73 @@ fn extract(raw: &mut RawRatings, frame: DataFrame, scale: RatingScale) -> Result
         }
     }
 
-    let users = columns[0].i64().map_err(reader_error)?;
-    let items = columns[1].i64().map_err(reader_error)?;
-    for (user, item) in users.into_no_null_iter().zip(items.into_no_null_iter()) {
-        if !(raw.users.push(user) && raw.items.push(item)) {
-            return Err(IngestError::layout(&path, TOO_MANY_IDS));
-        }
+    let users = column_values(columns[0].i64().map_err(reader_error)?);
+    let items = column_values(columns[1].i64().map_err(reader_error)?);
+    let ratings = column_values(columns[2].f64().map_err(reader_error)?);
+    let timestamps = match columns.get(3) {
+        Some(column) => column_values(column.i64().map_err(reader_error)?),
+        None => Cow::Borrowed(&[][..]),
+    };
+    append_columns(raw, &users, &items, &ratings, &timestamps, scale)
+}
+
+/// Appends the rows the plain-line parser read from one part of a piece.
+fn append_plain(
+    raw: &mut RawRatings,
+    part: &PlainColumns,
+    scale: RatingScale,
+) -> Result<(), IngestError> {
+    append_columns(raw, &part.users, &part.items, &part.ratings, &part.timestamps, scale)
+}
+
+/// Appends rows to `raw`, interning their ids, after refusing the first rating off the scale
+/// (named by its line). `timestamps` is read only when `raw` keeps them. The two id columns
+/// are interned side by side, each by one thread, and each thread copies one more column.
+fn append_columns(
+    raw: &mut RawRatings,
+    users: &[i64],
+    items: &[i64],
+    ratings: &[f64],
+    timestamps: &[i64],
+    scale: RatingScale,
+) -> Result<(), IngestError> {
+    if let Some(row) = ratings.iter().position(|&rating| scale.check(rating).is_err()) {
+        let rating = ratings[row];
+        let reason = scale.check(rating).expect_err("the rating was refused");
+        let position = raw.position(raw.len() + row);
+        return Err(IngestError::bad_value(&raw.path, position, &rating.to_string(), reason));
     }
-    let ratings = columns[2].f64().map_err(reader_error)?;
-    for (row, rating) in ratings.into_no_null_iter().enumerate() {
-        if let Err(reason) = scale.check(rating) {
-            let position = raw.position(first_row + row);
-            return Err(IngestError::bad_value(&path, position, &rating.to_string(), reason));
-        }
-        raw.ratings.push(rating as f32);
-    }
-    if let (Some(column), Some(timestamps)) = (columns.get(3), raw.timestamps.as_mut()) {
-        timestamps.extend(column.i64().map_err(reader_error)?.into_no_null_iter());
+    let (user_column, item_column) = (&mut raw.users, &mut raw.items);
+    let (kept_ratings, kept_timestamps) = (&mut raw.ratings, &mut raw.timestamps);
+    let (users_fit, items_fit) = rayon::join(
+        || {
+            kept_ratings.extend(ratings.iter().map(|&rating| rating as f32));
+            intern(user_column, users)
+        },
+        || {
+            if let Some(kept) = kept_timestamps.as_mut() {
+                kept.extend_from_slice(timestamps);
+            }
+            intern(item_column, items)
+        },
+    );
+    if !(users_fit && items_fit) {
+        return Err(IngestError::layout(&raw.path, TOO_MANY_IDS));
     }
     Ok(())
+}
+
+/// Interns every id; `false` past `u32::MAX` distinct ids.
+fn intern(column: &mut InternedIds, ids: &[i64]) -> bool {
+    ids.iter().all(|&id| column.push(id))
+}
+
+/// The values of a column without nulls, borrowed when they lie in one chunk.
+fn column_values<T: PolarsNumericType>(values: &ChunkedArray<T>) -> Cow<'_, [T::Native]> {
+    match values.cont_slice() {
+        Ok(slice) => Cow::Borrowed(slice),
+        Err(_) => Cow::Owned(values.into_no_null_iter().collect()),
+    }
 }
 
 fn first_null(column: &Column) -> Option<usize> {
@@ -315,41 +495,24 @@ pub(crate) fn read_first_line(path: &Path) -> Result<Option<String>, IngestError
     Ok((n > 0).then(|| clean_line(&raw, true).into_owned()))
 }
 
-/// Where a text file's ratings end: past its last non-blank byte (blank lines at the end are
-/// no ratings; the line check refuses any other blank line), and how many lines that is.
-struct TextExtent {
-    end: u64,
-    lines: u64,
-}
-
-/// One streaming pass over the file (read, not mapped, so that its pages do not count
-/// towards the process's memory).
-fn text_extent(path: &Path) -> Result<TextExtent, IngestError> {
+/// Where a text file's ratings end: past its last non-blank byte, found by reading backwards
+/// from the end (blank lines at the end are no ratings; any other blank line is refused).
+fn text_end(path: &Path) -> Result<u64, IngestError> {
     let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-    let mut buffer = vec![0u8; 1 << 20];
-    let (mut offset, mut end) = (0u64, 0u64);
-    // Newlines before the last non-blank byte seen, and those after it.
-    let (mut newlines, mut trailing_newlines) = (0u64, 0u64);
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(IngestError::io(path, e)),
-        };
-        let block = &buffer[..n];
-        let count = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        match block.iter().rposition(|b| !b.is_ascii_whitespace()) {
-            Some(last) => {
-                newlines += trailing_newlines + count(&block[..last]);
-                trailing_newlines = count(&block[last..]);
-                end = offset + last as u64 + 1;
-            }
-            None => trailing_newlines += count(block),
+    let length = file.metadata().map_err(|e| IngestError::io(path, e))?.len();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut block_end = length;
+    while block_end > 0 {
+        let block_start = block_end.saturating_sub(buffer.len() as u64);
+        let block = &mut buffer[..(block_end - block_start) as usize];
+        file.seek(SeekFrom::Start(block_start)).map_err(|e| IngestError::io(path, e))?;
+        file.read_exact(block).map_err(|e| IngestError::io(path, e))?;
+        if let Some(last) = block.iter().rposition(|b| !b.is_ascii_whitespace()) {
+            return Ok(block_start + last as u64 + 1);
         }
-        offset += n as u64;
+        block_end = block_start;
     }
-    Ok(TextExtent { end, lines: newlines + u64::from(end > 0) })
+    Ok(0)
 }
 
 #[cfg(test)]
@@ -392,6 +555,33 @@ mod tests {
             let timestamps = raw.timestamps.as_ref().unwrap();
             assert_eq!(timestamps.len(), 500);
             assert_eq!(timestamps[499], 1499);
+        }
+    }
+
+    #[test]
+    fn pieces_the_plain_parser_declines_go_to_polars_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, expected) = ratings_file(dir.path(), 300);
+        // Quoted ratings and a CRLF line here and there: polars reads those pieces.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for line in lines.iter_mut().skip(1).step_by(40) {
+            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            fields[2] = format!("\"{}\"", fields[2]);
+            *line = fields.join(",") + "\r";
+        }
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+        for piece_bytes in [64, 1000, PIECE_BYTES] {
+            let raw =
+                read_delimited_in_pieces(&path, &ReadOptions::default(), piece_bytes).unwrap();
+            let column = |ids: &InternedIds| -> Vec<i64> {
+                ids.index.iter().map(|&i| ids.ids[i as usize]).collect()
+            };
+            let (users, items) = (column(&raw.users), column(&raw.items));
+            let read: Vec<(i64, i64, f32)> =
+                (0..raw.len()).map(|r| (users[r], items[r], raw.ratings[r])).collect();
+            assert_eq!(read, expected, "pieces of {piece_bytes} bytes");
         }
     }
 

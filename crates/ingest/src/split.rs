@@ -1,6 +1,6 @@
 //! From raw ratings to dense train and test matrices: id maps, duplicates, the split.
 
-use flash_matrix::holdout::mark_held_out;
+use flash_matrix::holdout::{held_out_count, mark_held_out};
 use flash_matrix::{Csr, SeededRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -44,13 +44,21 @@ pub(crate) struct SplitRatings {
     pub duplicates_dropped: usize,
 }
 
-/// One file's ratings grouped by dense user: `rows[offsets[u]..offsets[u + 1]]` are user
-/// `u`'s kept rows of the raw file, sorted by dense item.
+/// One file's ratings grouped by dense user: user `u`'s segment is
+/// `rows[offsets[u]..offsets[u + 1]]`, rows of the raw file, whose first `kept[u]` are the
+/// user's kept rows sorted by dense item (the rest are dropped duplicates).
 struct Grouped {
     offsets: Vec<u64>,
+    kept: Vec<u32>,
     rows: Vec<u32>,
-    items: Vec<u32>,
     dropped: usize,
+}
+
+impl Grouped {
+    fn kept_rows(&self, user: usize) -> &[u32] {
+        let start = self.offsets[user] as usize;
+        &self.rows[start..start + self.kept[user] as usize]
+    }
 }
 
 /// Maps ids, drops duplicates and draws a per-user stratified split.
@@ -70,37 +78,70 @@ pub(crate) fn split_ratings(
     raw.users.densify(&users);
     raw.items.densify(&items);
     let grouped = group_by_user(&mut raw, &users, &items, policy)?;
-    // Only the ratings are read from here on: the id columns go before the matrices grow.
+    // Only the item column and the ratings are read from here on: the rest goes before the
+    // matrices grow.
+    let dense_items = std::mem::take(&mut raw.items.index);
     let ratings = std::mem::take(&mut raw.ratings);
     drop(raw);
 
-    // Room for every rating on both sides: pages never written are never resident, and no
-    // vector is copied while it grows.
-    let kept = grouped.rows.len();
-    let (mut train, mut test) =
-        (MatrixParts::with_capacity(kept), MatrixParts::with_capacity(kept));
-    let mut positions: Vec<u32> = Vec::new();
-    let mut in_test: Vec<bool> = Vec::new();
-    for user in 0..users.len() {
-        let range = grouped.offsets[user] as usize..grouped.offsets[user + 1] as usize;
-        let mut rng = SeededRng::for_stream(options.seed, users.id_of(user as u32) as u64);
-        mark_held_out(range.len(), options.test_fraction, &mut rng, &mut positions, &mut in_test);
-        for (offset, &row) in grouped.rows[range.clone()].iter().enumerate() {
-            let item = grouped.items[range.start + offset];
-            let target = if in_test[offset] { &mut test } else { &mut train };
-            target.push(item, ratings[row as usize]);
-        }
-        train.end_row();
-        test.end_row();
-    }
+    let held: Vec<usize> =
+        grouped.kept.iter().map(|&n| held_out_count(n as usize, options.test_fraction)).collect();
+    let test_indptr = prefix_sums(held.iter().copied());
+    let train_indptr = prefix_sums(grouped.kept.iter().zip(&held).map(|(&n, &h)| n as usize - h));
+    let mut train = MatrixArrays::zeroed(*train_indptr.last().expect("prefix sums start at 0"));
+    let mut test = MatrixArrays::zeroed(*test_indptr.last().expect("prefix sums start at 0"));
+
+    // Users in chunks, in parallel: each user's draw comes from its own stream, so the split
+    // does not depend on the chunks or the threads.
+    let bounds: Vec<usize> =
+        (0..users.len()).step_by(USERS_PER_CHUNK).chain(std::iter::once(users.len())).collect();
+    let train_chunks = train.chunks_mut(&bounds, &train_indptr);
+    let test_chunks = test.chunks_mut(&bounds, &test_indptr);
+    let chunks: Vec<_> = train_chunks.into_iter().zip(test_chunks).enumerate().collect();
+    chunks.into_par_iter().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(positions, in_test),
+         (chunk, ((train_indices, train_values), (test_indices, test_values)))| {
+            let (mut train_at, mut test_at) = (0, 0);
+            for user in bounds[chunk]..bounds[chunk + 1] {
+                let rows = grouped.kept_rows(user);
+                let mut rng = SeededRng::for_stream(options.seed, users.id_of(user as u32) as u64);
+                mark_held_out(rows.len(), options.test_fraction, &mut rng, positions, in_test);
+                for (&row, &is_test) in rows.iter().zip(in_test.iter()) {
+                    let (item, rating) = (dense_items[row as usize], ratings[row as usize]);
+                    if is_test {
+                        (test_indices[test_at], test_values[test_at]) = (item, rating);
+                        test_at += 1;
+                    } else {
+                        (train_indices[train_at], train_values[train_at]) = (item, rating);
+                        train_at += 1;
+                    }
+                }
+            }
+        },
+    );
 
     Ok(SplitRatings {
-        train: train.finish(users.len(), items.len()),
-        test: test.finish(users.len(), items.len()),
+        train: train.finish(train_indptr, users.len(), items.len()),
+        test: test.finish(test_indptr, users.len(), items.len()),
         users,
         items,
         duplicates_dropped: grouped.dropped,
     })
+}
+
+/// Users per chunk of the parallel fill (about 330 chunks on the ml-latest shape).
+const USERS_PER_CHUNK: usize = 1024;
+
+/// `[0, a, a + b, ...]` of the counts.
+fn prefix_sums(counts: impl Iterator<Item = usize>) -> Vec<u64> {
+    let mut sums = vec![0u64];
+    let mut total = 0u64;
+    for count in counts {
+        total += count as u64;
+        sums.push(total);
+    }
+    sums
 }
 
 /// Builds train and test from two files whose split is given: ids are mapped over both.
@@ -126,10 +167,8 @@ pub(crate) fn given_split(
         dropped += grouped.dropped;
         let mut parts = MatrixParts::new();
         for user in 0..users.len() {
-            let range = grouped.offsets[user] as usize..grouped.offsets[user + 1] as usize;
-            for position in range {
-                let row = grouped.rows[position] as usize;
-                parts.push(grouped.items[position], raw.ratings[row]);
+            for &row in grouped.kept_rows(user) {
+                parts.push(raw.items.index[row as usize], raw.ratings[row as usize]);
             }
             parts.end_row();
         }
@@ -151,7 +190,8 @@ fn group_by_user(
     let dense_users = &raw.users.index;
     let dense_items = &raw.items.index;
 
-    // Counting sort of row numbers by user; rows stay in file order within a user.
+    // Counting sort of row numbers by user; rows stay in file order within a user. A file
+    // sorted by user (MovieLens is) is already in that order.
     let mut offsets = vec![0u64; users.len() + 1];
     for &user in dense_users {
         offsets[user as usize + 1] += 1;
@@ -159,11 +199,16 @@ fn group_by_user(
     for user in 0..users.len() {
         offsets[user + 1] += offsets[user];
     }
-    let mut next = offsets.clone();
-    let mut rows = vec![0u32; raw.len()];
-    for (row, &user) in dense_users.iter().enumerate() {
-        rows[next[user as usize] as usize] = row as u32;
-        next[user as usize] += 1;
+    let mut rows: Vec<u32>;
+    if dense_users.is_sorted() {
+        rows = (0..dense_users.len() as u32).collect();
+    } else {
+        let mut next = offsets.clone();
+        rows = vec![0u32; raw.len()];
+        for (row, &user) in dense_users.iter().enumerate() {
+            rows[next[user as usize] as usize] = row as u32;
+            next[user as usize] += 1;
+        }
     }
 
     // Within each user: sort by (item, timestamp, row), so the last of a run of equal items
@@ -193,23 +238,12 @@ fn group_by_user(
         }
     }
 
-    // Squeeze the kept prefixes of all segments together.
-    let mut kept_offsets = vec![0u64; users.len() + 1];
-    let mut write = 0usize;
-    for user in 0..users.len() {
-        let start = offsets[user] as usize;
-        let kept = outcomes[user].0;
-        rows.copy_within(start..start + kept, write);
-        write += kept;
-        kept_offsets[user + 1] = write as u64;
-    }
-    rows.truncate(write);
-    let kept_items = rows.iter().map(|&row| dense_items[row as usize]).collect();
-    let dropped = raw.len() - write;
+    let kept: Vec<u32> = outcomes.iter().map(|&(kept, _)| kept as u32).collect();
+    let dropped = raw.len() - kept.iter().map(|&k| k as usize).sum::<usize>();
     if dropped > 0 {
         tracing::info!(path = %raw.path.display(), dropped, "duplicate ratings dropped");
     }
-    Ok(Grouped { offsets: kept_offsets, rows, items: kept_items, dropped })
+    Ok(Grouped { offsets, kept, rows, dropped })
 }
 
 /// Keeps the last row of each run of equal items at the front of `segment`; returns how many
@@ -258,12 +292,7 @@ struct MatrixParts {
 
 impl MatrixParts {
     fn new() -> Self {
-        MatrixParts::with_capacity(0)
-    }
-
-    fn with_capacity(ratings: usize) -> Self {
-        let (indices, values) = (Vec::with_capacity(ratings), Vec::with_capacity(ratings));
-        MatrixParts { indptr: vec![0], indices, values }
+        MatrixParts { indptr: vec![0], indices: Vec::new(), values: Vec::new() }
     }
 
     fn push(&mut self, col: u32, value: f32) {
@@ -277,6 +306,35 @@ impl MatrixParts {
 
     fn finish(self, n_rows: usize, n_cols: usize) -> Csr {
         Csr::from_parts(n_rows, n_cols, self.indptr, self.indices, self.values)
+            .expect("rows are filled in order with sorted, distinct, in-range items")
+    }
+}
+
+/// The column and value arrays of a CSR whose row sizes are known, filled in parallel.
+struct MatrixArrays {
+    indices: Vec<u32>,
+    values: Vec<f32>,
+}
+
+/// One chunk's share of a [`MatrixArrays`]: its column and value slices.
+type ChunkSlices<'a> = (&'a mut [u32], &'a mut [f32]);
+
+impl MatrixArrays {
+    /// Arrays of `len` zeros (pages the allocator maps zeroed, touched only when filled).
+    fn zeroed(len: u64) -> Self {
+        MatrixArrays { indices: vec![0; len as usize], values: vec![0.0; len as usize] }
+    }
+
+    /// The slices of each chunk of rows `bounds[c]..bounds[c + 1]`.
+    fn chunks_mut(&mut self, bounds: &[usize], indptr: &[u64]) -> Vec<ChunkSlices<'_>> {
+        let offsets: Vec<u64> = bounds.iter().map(|&row| indptr[row]).collect();
+        let indices = split_mut_at_offsets(&mut self.indices, &offsets);
+        let values = split_mut_at_offsets(&mut self.values, &offsets);
+        indices.into_iter().zip(values).collect()
+    }
+
+    fn finish(self, indptr: Vec<u64>, n_rows: usize, n_cols: usize) -> Csr {
+        Csr::from_parts(n_rows, n_cols, indptr, self.indices, self.values)
             .expect("rows are filled in order with sorted, distinct, in-range items")
     }
 }

@@ -23,6 +23,8 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::container::{self, Container, FileKind};
 use crate::MatrixError;
 
@@ -202,18 +204,40 @@ impl Csr {
             t_indptr[col + 1] += t_indptr[col];
         }
 
-        // Rows are visited in order, so each transposed row comes out sorted.
-        let mut next = t_indptr.clone();
+        // One range of columns of about equal entries per thread: each reads every row but
+        // fills only its own columns, whose slots are one stretch of the output. Rows are
+        // visited in order, so each transposed row comes out sorted, whatever the ranges.
+        let parts = rayon::current_num_threads().clamp(1, 16);
+        let nnz = indices.len() as u64;
+        let bounds: Vec<usize> = (0..=parts)
+            .map(|part| t_indptr.partition_point(|&start| start < nnz * part as u64 / parts as u64))
+            .map(|col| col.min(self.n_cols))
+            .collect();
         let mut t_indices = vec![0u32; indices.len()];
         let mut t_values = vec![0f32; indices.len()];
-        for row in 0..self.n_rows {
-            for position in indptr[row] as usize..indptr[row + 1] as usize {
-                let slot = &mut next[indices[position] as usize];
-                t_indices[*slot as usize] = row as u32;
-                t_values[*slot as usize] = values[position];
-                *slot += 1;
-            }
+        let mut slices = Vec::with_capacity(parts);
+        let (mut rest_indices, mut rest_values) = (&mut t_indices[..], &mut t_values[..]);
+        for pair in bounds.windows(2) {
+            let len = (t_indptr[pair[1]] - t_indptr[pair[0]]) as usize;
+            let (part_indices, more_indices) = rest_indices.split_at_mut(len);
+            let (part_values, more_values) = rest_values.split_at_mut(len);
+            slices.push((pair[0]..pair[1], part_indices, part_values));
+            (rest_indices, rest_values) = (more_indices, more_values);
         }
+        slices.into_par_iter().for_each(|(cols, part_indices, part_values)| {
+            let base = t_indptr[cols.start];
+            let mut next: Vec<u64> = t_indptr[cols.clone()].iter().map(|&o| o - base).collect();
+            for row in 0..self.n_rows {
+                for position in indptr[row] as usize..indptr[row + 1] as usize {
+                    let local = (indices[position] as usize).wrapping_sub(cols.start);
+                    if let Some(slot) = next.get_mut(local) {
+                        part_indices[*slot as usize] = row as u32;
+                        part_values[*slot as usize] = values[position];
+                        *slot += 1;
+                    }
+                }
+            }
+        });
         let storage = Storage::Owned { indptr: t_indptr, indices: t_indices, values: t_values };
         Csr { n_rows: self.n_cols, n_cols: self.n_rows, storage }
     }
@@ -323,6 +347,36 @@ mod tests {
         assert_eq!(back.indptr(), m.indptr());
         assert_eq!(back.indices(), m.indices());
         assert_eq!(back.values(), m.values());
+    }
+
+    #[test]
+    fn the_transpose_is_the_same_for_any_number_of_threads() {
+        // 40 x 300, most columns empty or nearly so, a few dense: uneven column ranges.
+        let mut rng = crate::SeededRng::new(9);
+        let (mut rows, mut cols, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        for row in 0..40u32 {
+            for col in 0..300u32 {
+                let chance = if col % 97 == 3 { 2 } else { 40 };
+                if rng.below(chance) == 0 {
+                    (rows.push(row), cols.push(col), values.push(rng.below(10) as f32 / 2.0));
+                }
+            }
+        }
+        let m = Csr::from_triplets(40, 300, &rows, &cols, &values).unwrap();
+        let in_pool = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| m.transpose())
+        };
+        let one = in_pool(1);
+        for threads in [2, 3, 7, 16] {
+            let many = in_pool(threads);
+            assert_eq!(many.indptr(), one.indptr(), "{threads} threads");
+            assert_eq!(many.indices(), one.indices(), "{threads} threads");
+            assert_eq!(many.values(), one.values(), "{threads} threads");
+        }
+        let back = one.transpose();
+        assert_eq!((back.indices(), back.values()), (m.indices(), m.values()));
+        assert_eq!(back.indptr(), m.indptr());
     }
 
     #[test]
