@@ -60,13 +60,13 @@ impl RawRatings {
         self.ratings.len()
     }
 
-    /// Room for `additional` more rows in every column.
-    pub fn reserve(&mut self, additional: usize) {
-        self.users.index.reserve(additional);
-        self.items.index.reserve(additional);
-        self.ratings.reserve(additional);
+    /// Room for `additional` more rows in every column, and no more.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.users.index.reserve_exact(additional);
+        self.items.index.reserve_exact(additional);
+        self.ratings.reserve_exact(additional);
         if let Some(timestamps) = self.timestamps.as_mut() {
-            timestamps.reserve(additional);
+            timestamps.reserve_exact(additional);
         }
     }
 

@@ -111,7 +111,8 @@ fn read_delimited_in_pieces(
         (new_parts(), new_parts());
     let mut parsed_waits = false;
     let mut header = options.has_header;
-    let mut consumed = 0u64;
+    // Bytes whose rows are in `raw`, and those of the parsed piece not yet appended.
+    let (mut consumed, mut parsed_bytes) = (0u64, 0u64);
     std::thread::scope(|scope| -> Result<(), IngestError> {
         let pieces = read_pieces_ahead(scope, path, end, piece_bytes);
         for piece in &pieces.received {
@@ -122,9 +123,11 @@ fn read_delimited_in_pieces(
                 || append_all(&mut raw, &parsed, parsed_waits, options.scale),
             );
             append.map_err(diagnose)?;
+            consumed += std::mem::take(&mut parsed_bytes);
             parsed_waits = parse.is_ok();
             if parse.is_ok() {
                 std::mem::swap(&mut parsed, &mut parsing);
+                parsed_bytes = piece.len() as u64;
             } else {
                 let frame = polars_read_delimited(Cursor::new(&piece), header, &layout, &names)
                     .map_err(|e| {
@@ -137,12 +140,10 @@ fn read_delimited_in_pieces(
                     return Err(diagnose(IngestError::layout(path, reason)));
                 }
                 extract(&mut raw, frame, options.scale).map_err(diagnose)?;
+                consumed += piece.len() as u64;
             }
-            consumed += piece.len() as u64;
             pieces.recycle(piece);
-            if !header || raw.len() > 0 {
-                reserve_for_the_rest(&mut raw, consumed, end);
-            }
+            reserve_for_the_rest(&mut raw, consumed, end);
             header = false;
         }
         append_all(&mut raw, &parsed, parsed_waits, options.scale).map_err(diagnose)
@@ -243,15 +244,16 @@ fn count_lines(text: &[u8]) -> usize {
 }
 
 /// After a piece: room for the rows the rest of the file should hold, at the rate of rows
-/// per byte seen so far (plus a margin), so that the columns grow once rather than doubling
-/// (which would leave the process with twice the memory it needs).
+/// per byte in the `consumed` bytes whose rows `raw` holds (plus a margin), so that the
+/// columns grow about once rather than doubling (which would leave the process with twice the
+/// memory it needs).
 fn reserve_for_the_rest(raw: &mut RawRatings, consumed: u64, end: u64) {
-    if consumed == 0 || raw.ratings.capacity() > raw.len() * 2 {
+    if consumed == 0 || raw.len() == 0 || raw.ratings.capacity() > raw.len() * 2 {
         return;
     }
     let expected = raw.len() as f64 * end as f64 / consumed as f64;
     let wanted = (expected * 1.05) as usize + 1024;
-    raw.reserve(wanted.saturating_sub(raw.len()));
+    raw.reserve_exact(wanted.saturating_sub(raw.len()));
 }
 
 /// Bytes of text handed to polars at a time (then cut back to the last whole line).
