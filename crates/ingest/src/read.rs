@@ -256,7 +256,7 @@ fn reserve_for_the_rest(raw: &mut RawRatings, consumed: u64, end: u64) {
     raw.reserve_exact(wanted.saturating_sub(raw.len()));
 }
 
-/// Bytes of text handed to polars at a time (then cut back to the last whole line).
+/// Bytes of text read as one piece (then cut back to the last whole line).
 const PIECE_BYTES: usize = 4 << 20;
 
 /// Successive pieces of whole lines of a text file, up to a byte offset, each read into a
