@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         trainer.update_users()?;
         let users = started.elapsed().as_secs_f64();
         println!(
-            "epoch {epoch}: items {items:.4} s, users {users:.4} s, total {:.4}",
+            "epoch {epoch}: items {items:.5} s, users {users:.5} s, total {:.5}",
             items + users
         );
         if epoch > 1 {
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let later = params.epochs.saturating_sub(1).max(1) as f64;
     println!(
-        "mean after the first: items {:.4} s, users {:.4} s, epoch {:.4} s",
+        "mean after the first: items {:.5} s, users {:.5} s, epoch {:.5} s",
         items_total / later,
         users_total / later,
         (items_total + users_total) / later

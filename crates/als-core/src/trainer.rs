@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::factors::Factors;
 use crate::schedule::balanced_chunks;
-use crate::update::{update_row, OtherSide, RowPenalties, RowScratch};
+use crate::update::{update_rows, OtherSide, RowFailure, RowPenalties, RowScratch};
 use crate::{AlsParams, Side, TrainError};
 
 /// The ratings a model is trained on, and optionally held-out ones to watch.
@@ -157,19 +157,23 @@ impl SideUpdate<'_> {
         pieces.into_par_iter().try_for_each_init(
             || RowScratch::new(k),
             |scratch, (rows, chunk_vectors, chunk_biases)| {
-                for (offset, row) in rows.clone().enumerate() {
-                    let entries = self.ratings.row(row);
-                    let penalties = row_penalties(params, entries.len());
-                    let vector = &mut chunk_vectors[offset * k..(offset + 1) * k];
-                    let bias = &mut chunk_biases[offset];
-                    update_row(entries, penalties, other, vector, bias, scratch).map_err(
-                        |column| TrainError::NotPositiveDefinite { side: self.side, row, column },
-                    )?;
-                    if !(bias.is_finite() && vector.iter().all(|v| v.is_finite())) {
-                        return Err(TrainError::NonFinite { side: self.side, row });
+                update_rows(
+                    rows,
+                    |row| {
+                        let entries = self.ratings.row(row);
+                        (entries, row_penalties(params, entries.len()))
+                    },
+                    other,
+                    chunk_vectors,
+                    chunk_biases,
+                    scratch,
+                )
+                .map_err(|failure| match failure {
+                    RowFailure::NotPositiveDefinite { row, column } => {
+                        TrainError::NotPositiveDefinite { side: self.side, row, column }
                     }
-                }
-                Ok(())
+                    RowFailure::NonFinite { row } => TrainError::NonFinite { side: self.side, row },
+                })
             },
         )
     }

@@ -22,12 +22,16 @@
 //!   register-blocked tiles in f32, flushed into f64 every few hundred ratings, then the
 //!   vectorised Cholesky solve. Rows with fewer ratings than factors are solved in their
 //!   n-dimensional dual form (see [`RowForm`]), which gives the same vector for less work.
+//!   At k <= 15 [`update_rows`] batches rows instead ([`crate::batched`]): sixteen rows share
+//!   one vectorised factorisation, and rows of one rating take their closed form.
 //!
 //! Either way a row's result depends only on the row and the other side, never on the thread
 //! or the chunk that runs it.
 
 use flash_matrix::RowView;
 use pulp::{Simd, WithSimd};
+
+use crate::batched::{BatchedRows, RowBatch, MAX_BATCHED_K};
 
 use crate::kernels::{
     cholesky_solve, cholesky_solve_augmented, column_sums, gram_upper, GramAccumulator, Kernel,
@@ -54,6 +58,8 @@ pub(crate) struct OtherSide<'a> {
 /// Per-thread workspace, reused for every row: no allocation per row.
 pub(crate) struct RowScratch {
     kind: ScratchKind,
+    /// The batched path's systems, for the SIMD kernels at k <= [`MAX_BATCHED_K`].
+    batch: Option<Box<RowBatch>>,
 }
 
 enum ScratchKind {
@@ -73,8 +79,66 @@ impl RowScratch {
             Kernel::Plain => ScratchKind::Plain(PlainScratch::new(k)),
             Kernel::Simd(arch) => ScratchKind::Simd(arch, Box::new(SimdScratch::new(k))),
         };
-        RowScratch { kind }
+        let batched = matches!(kind, ScratchKind::Simd(..)) && k <= MAX_BATCHED_K;
+        RowScratch { kind, batch: batched.then(RowBatch::new) }
     }
+}
+
+/// Why a row of [`update_rows`] could not be updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowFailure {
+    /// The system's pivot at `column` stayed non-positive (only with overflowing parameters).
+    NotPositiveDefinite { row: usize, column: usize },
+    /// The new bias or vector is not finite.
+    NonFinite { row: usize },
+}
+
+/// Updates rows `rows` of one side: row `rows.start + offset` owns
+/// `vectors[offset k..(offset + 1) k]` and `biases[offset]`. `row_of` gives a row's ratings
+/// and the weights that apply to it.
+///
+/// With the SIMD kernels and k up to [`MAX_BATCHED_K`], rows go through the batched path
+/// ([`crate::batched`]); otherwise through [`update_row`] one at a time. Either way each
+/// row's result depends only on that row and the other side.
+pub(crate) fn update_rows<'r>(
+    rows: std::ops::Range<usize>,
+    row_of: impl Fn(usize) -> (RowView<'r>, RowPenalties),
+    other: OtherSide<'_>,
+    vectors: &mut [f32],
+    biases: &mut [f32],
+    scratch: &mut RowScratch,
+) -> Result<(), RowFailure> {
+    let k = other.k;
+    let Some(mut batch) = scratch.batch.take() else {
+        for (offset, row) in rows.enumerate() {
+            let (entries, penalties) = row_of(row);
+            let vector = &mut vectors[offset * k..(offset + 1) * k];
+            let bias = &mut biases[offset];
+            update_row(entries, penalties, other, vector, bias, scratch)
+                .map_err(|column| RowFailure::NotPositiveDefinite { row, column })?;
+            if !row_is_finite(vector, *bias) {
+                return Err(RowFailure::NonFinite { row });
+            }
+        }
+        return Ok(());
+    };
+    let ScratchKind::Simd(arch, _) = scratch.kind else {
+        unreachable!("only the SIMD kernels have a batch");
+    };
+    let redo = |entries: RowView<'r>, penalties, vector: &mut [f32], bias: &mut f32| {
+        update_row(entries, penalties, other, vector, bias, scratch)
+    };
+    let result = arch.dispatch(BatchedRows {
+        rows,
+        row_of,
+        other,
+        vectors,
+        biases,
+        batch: &mut batch,
+        redo,
+    });
+    scratch.batch = Some(batch);
+    result
 }
 
 /// Updates `bias` then `vector` for the row with `entries`; on failure returns the column of
@@ -102,6 +166,11 @@ pub(crate) fn update_row(
             arch.dispatch(SimdRow { entries, penalties, other, vector, bias, scratch: fast, form })
         }
     }
+}
+
+/// Whether a row's new bias and vector are finite (the trainer stops on the first that is not).
+pub(crate) fn row_is_finite(vector: &[f32], bias: f32) -> bool {
+    bias.is_finite() && vector.iter().all(|v| v.is_finite())
 }
 
 /// Which form of the normal equations a row is solved in.
@@ -477,6 +546,38 @@ fn primal_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
     Err(failed_column)
 }
 
+/// The exact update of a row with one rating, in closed form: the dual system is 1 x 1,
+/// `y = lam (e - b) / (lam |v|^2 + tau)`, and `u = y v`. Returns false, changing nothing,
+/// when that system is not positive and finite (the caller then solves it another way).
+#[inline(always)]
+pub(crate) fn one_rating_update(
+    entries: RowView<'_>,
+    penalties: RowPenalties,
+    other: OtherSide<'_>,
+    vector: &mut [f32],
+    bias: &mut f32,
+) -> bool {
+    let k = other.k;
+    let RowPenalties { lambda, tau, gamma } = penalties;
+    let j = entries.indices[0] as usize;
+    let v = &other.factors[j * k..(j + 1) * k];
+    let residual = (entries.values[0] - other.mean - other.bias[j]) as f64;
+    let norm: f64 = v.iter().map(|&x| x as f64 * x as f64).sum();
+    let diagonal = lambda * norm + tau;
+    if !(diagonal > 0.0 && diagonal.is_finite()) {
+        return false;
+    }
+
+    // The bias of the row-at-a-time paths: lam (sum_j e_j - u . sum_j v_j) / (lam n + gamma).
+    let projected: f64 = vector.iter().zip(v).map(|(&u, &x)| u as f64 * x as f64).sum();
+    *bias = (lambda * (residual - projected) / (lambda + gamma)) as f32;
+    let y = lambda * (residual - *bias as f64) / diagonal;
+    for (u, &x) in vector.iter_mut().zip(v) {
+        *u = (y * x as f64) as f32;
+    }
+    true
+}
+
 /// The dual form for rows with fewer ratings than factors: the n x n system
 /// `(lam P P^T + tau I) y = lam w` (Woodbury: `(lam P^T P + tau I)^-1 lam P^T w = P^T y`),
 /// then `u = P^T y`. Cost: n^2 k / 2 + n^3 / 6 + 3 n k instead of n k^2 / 2 + k^3 / 6.
@@ -486,24 +587,8 @@ fn dual_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
     let k = other.k;
     let n = entries.len();
     let RowPenalties { lambda, tau, .. } = penalties;
-    if n == 1 {
-        // A 1 x 1 system: y = lam w / (lam |v|^2 + tau), u = y v.
-        let j = entries.indices[0] as usize;
-        let v = &other.factors[j * k..(j + 1) * k];
-        let residual = entries.values[0] - other.mean - other.bias[j];
-        for (total, &x) in scratch.neighbour_sum.iter_mut().zip(v) {
-            *total = x as f64;
-        }
-        let norm: f64 = v.iter().map(|&x| x as f64 * x as f64).sum();
-        let diagonal = lambda * norm + tau;
-        if diagonal > 0.0 && diagonal.is_finite() {
-            *bias = new_bias(residual as f64, vector, &scratch.neighbour_sum, n, penalties);
-            let y = lambda * (residual as f64 - *bias as f64) / diagonal;
-            for (u, &x) in vector.iter_mut().zip(v) {
-                *u = (y * x as f64) as f32;
-            }
-            return Ok(());
-        }
+    if n == 1 && one_rating_update(entries, penalties, other, vector, bias) {
+        return Ok(());
     }
     let ld = n.next_multiple_of(ROW_QUANTUM).next_multiple_of(16);
 
@@ -575,6 +660,7 @@ fn dual_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batched::{BATCH_ROWS, MAX_BATCHED_K};
     use crate::kernels::test_arches;
     use flash_matrix::SeededRng;
 
@@ -764,6 +850,81 @@ mod tests {
             assert_close(&case, case.run(Kernel::Plain, None), "plain");
             for arch in test_arches() {
                 assert_close(&case, case.run(Kernel::Simd(arch), None), &format!("{arch:?}"));
+            }
+        }
+    }
+
+    impl Case {
+        /// Another row against the same other side, with its own ratings and start.
+        fn sibling(&self, rng: &mut SeededRng, n: usize) -> Case {
+            let mut row = Case::new(rng, self.k, n, self.biases.len());
+            row.factors.clone_from(&self.factors);
+            row.biases.clone_from(&self.biases);
+            row
+        }
+    }
+
+    /// (bias, vector) of every row of `cases` (which share one other side) through
+    /// [`update_rows`], as the trainer runs a chunk.
+    fn run_rows(cases: &[Case], kernel: Kernel) -> Vec<(f32, Vec<f32>)> {
+        let k = cases[0].k;
+        let mut vectors: Vec<f32> = cases.iter().flat_map(|c| c.vector.clone()).collect();
+        let mut biases: Vec<f32> = cases.iter().map(|c| c.bias).collect();
+        let mut scratch = RowScratch::with_kernel(k, kernel);
+        let row_of = |row: usize| (cases[row].entries(), cases[row].penalties);
+        let other = cases[0].other();
+        update_rows(0..cases.len(), row_of, other, &mut vectors, &mut biases, &mut scratch)
+            .unwrap();
+        biases.into_iter().zip(vectors.chunks(k).map(<[f32]>::to_vec)).collect()
+    }
+
+    #[test]
+    fn batched_rows_match_the_f64_reference_whatever_their_batch_mates() {
+        let mut rng = SeededRng::new(24);
+        for k in 1..=MAX_BATCHED_K + 1 {
+            let first = Case::new(&mut rng, k, 1, 320);
+            let mut lengths = vec![0, 2, 3, k - 1, k, k + 1, 17, 255, 256, 257, 299];
+            lengths.extend((0..BATCH_ROWS + 3).map(|_| rng.below(40) as usize));
+            let mut cases: Vec<Case> =
+                lengths.iter().map(|&n| first.sibling(&mut rng, n)).collect();
+            cases.insert(0, first);
+
+            for arch in test_arches() {
+                let kernel = Kernel::Simd(arch);
+                let together = run_rows(&cases, kernel);
+                for (case, got) in cases.iter().zip(&together) {
+                    assert_close(case, got.clone(), &format!("{arch:?} batched"));
+                }
+                // Alone, or in another batch, each row gives the very same bits.
+                for (row, got) in together.iter().enumerate().step_by(3) {
+                    let alone = &run_rows(&cases[row..row + 1], kernel)[0];
+                    assert_eq!(alone.0.to_bits(), got.0.to_bits(), "{arch:?} k {k} row {row}");
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&alone.1), bits(&got.1), "{arch:?} k {k} row {row}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_batched_row_whose_system_is_singular_is_redone_one_at_a_time() {
+        // No ridge on two ratings at k = 6: the Gram matrix has rank 2, so a pivot vanishes
+        // (up to rounding) and only the retries of the row-at-a-time path solve it.
+        let mut rng = SeededRng::new(25);
+        let mut singular = Case::new(&mut rng, 6, 2, 50);
+        singular.penalties.tau = 0.0;
+        let healthy = singular.sibling(&mut rng, 9);
+        let cases = [healthy, singular];
+        for arch in test_arches() {
+            let kernel = Kernel::Simd(arch);
+            let batched = run_rows(&cases, kernel);
+            for (case, got) in cases.iter().zip(&batched) {
+                let (bias, vector) = case.run(kernel, None);
+                assert_eq!(got.0.to_bits(), bias.to_bits(), "{arch:?}");
+                assert!(got.1.iter().all(|x| x.is_finite()), "{arch:?}");
+                if case.penalties.tau == 0.0 {
+                    assert_eq!(got.1, vector, "{arch:?}: the retry path's answer");
+                }
             }
         }
     }

@@ -171,16 +171,19 @@ fn the_objective_never_rises_between_half_epochs() {
 #[test]
 fn one_and_two_threads_give_identical_models() {
     let p = planted(300, 200, 5, 0.1, 0.5, 3);
-    let run = |threads: usize| {
-        let params = AlsParams { threads, epochs: 4, ..AlsParams::default() };
-        fit(data(&p), &params, |_| ControlFlow::Continue(())).unwrap()
-    };
-    let (one, two) = (run(1), run(2));
-    assert_eq!(one.factors, two.factors);
-    assert_eq!(
-        one.history.iter().map(|e| (e.loss, e.train_rmse, e.test_rmse)).collect::<Vec<_>>(),
-        two.history.iter().map(|e| (e.loss, e.train_rmse, e.test_rmse)).collect::<Vec<_>>()
-    );
+    // k = 10 takes the batched path of small k, k = 32 the row-at-a-time one.
+    for factors in [10, 32] {
+        let run = |threads: usize| {
+            let params = AlsParams { threads, factors, epochs: 4, ..AlsParams::default() };
+            fit(data(&p), &params, |_| ControlFlow::Continue(())).unwrap()
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.factors, two.factors, "k = {factors}");
+        assert_eq!(
+            one.history.iter().map(|e| (e.loss, e.train_rmse, e.test_rmse)).collect::<Vec<_>>(),
+            two.history.iter().map(|e| (e.loss, e.train_rmse, e.test_rmse)).collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]
