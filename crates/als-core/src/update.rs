@@ -852,6 +852,12 @@ mod tests {
                 assert_close(&case, case.run(Kernel::Simd(arch), None), &format!("{arch:?}"));
             }
         }
+        // The batched path of small k, over 78 blocks of f32 sums.
+        let case = Case::new(&mut rng, 10, 20_000, 25_000);
+        for arch in test_arches() {
+            let got = run_rows(std::slice::from_ref(&case), Kernel::Simd(arch)).remove(0);
+            assert_close(&case, got, &format!("{arch:?} batched"));
+        }
     }
 
     impl Case {
