@@ -358,7 +358,9 @@ mod tests {
             for col in 0..300u32 {
                 let chance = if col % 97 == 3 { 2 } else { 40 };
                 if rng.below(chance) == 0 {
-                    (rows.push(row), cols.push(col), values.push(rng.below(10) as f32 / 2.0));
+                    rows.push(row);
+                    cols.push(col);
+                    values.push(rng.below(10) as f32 / 2.0);
                 }
             }
         }
