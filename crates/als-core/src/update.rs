@@ -32,7 +32,6 @@ use flash_matrix::RowView;
 use pulp::{Simd, WithSimd};
 
 use crate::batched::{BatchedRows, RowBatch, MAX_BATCHED_K};
-
 use crate::kernels::{
     cholesky_solve, cholesky_solve_augmented, column_sums, gram_upper, GramAccumulator, Kernel,
     ROW_QUANTUM,
