@@ -350,7 +350,7 @@ fn widened<S: Simd, const K: usize>(simd: S, factors: &[f32], j: usize, fill: &W
 }
 
 /// Cholesky factorisation `A = U^T U` and the solves `U^T y = rhs`, `U x = y` of every lane,
-/// each step done for the eight lanes at once. A lane with a pivot that is not positive and
+/// each step done for all lanes at once. A lane with a pivot that is not positive and
 /// finite continues with a pivot of 1 (so that no NaN is made) and is reported.
 #[inline(always)]
 fn solve<S: Simd>(simd: S, batch: &mut RowBatch, k: usize) -> Solved {
