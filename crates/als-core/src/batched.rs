@@ -76,12 +76,14 @@ impl RowBatch {
             earlier_blocks: [[0.0; WIDTH]; MAX_BATCHED_K],
         })
     }
-}
 
-/// The outcome of a batch's solve, per lane.
-struct Solved {
-    /// Whether every pivot of the lane's system was positive and finite.
-    ok: [bool; BATCH_ROWS],
+    /// The solved vector of `lane`, as f32, into `vector`; and its staged bias.
+    fn write(&self, lane: usize, vector: &mut [f32], bias: &mut f32) {
+        for (v, x) in vector.iter_mut().zip(&self.rhs) {
+            *v = x[lane] as f32;
+        }
+        *bias = self.biases[lane];
+    }
 }
 
 /// The rows `rows` of one side through the batched path, on one instruction set (one
@@ -143,7 +145,7 @@ where
                 let row = rows.start + offset;
                 let vector = &mut vectors[offset * k..(offset + 1) * k];
                 let bias = &mut biases[offset];
-                if solved.ok[lane] {
+                if solved[lane] {
                     batch.write(lane, vector, bias);
                 } else {
                     // Rounding made the system indefinite: the row-at-a-time path retries
@@ -159,16 +161,6 @@ where
             staged = 0;
         }
         Ok(())
-    }
-}
-
-impl RowBatch {
-    /// The solved vector of `lane`, as f32, into `vector`; and its staged bias.
-    fn write(&self, lane: usize, vector: &mut [f32], bias: &mut f32) {
-        for (v, x) in vector.iter_mut().zip(&self.rhs) {
-            *v = x[lane] as f32;
-        }
-        *bias = self.biases[lane];
     }
 }
 
@@ -204,8 +196,10 @@ fn stage_row<S: Simd>(
     // The bias: lane k of G's row a holds sum_j v_ja.
     let RowPenalties { lambda, tau, gamma } = penalties;
     let n = entries.len() as f64;
+    // Rows of over 256 ratings carry f64 totals of their earlier blocks.
+    let carried = entries.len() > BLOCK_RATINGS;
     let neighbour_sum = |a: usize| {
-        let earlier = if entries.len() > BLOCK_RATINGS { batch.earlier_blocks[a][k] } else { 0.0 };
+        let earlier = if carried { batch.earlier_blocks[a][k] } else { 0.0 };
         earlier + batch.last_block[a][k] as f64
     };
     let projected: f64 = (0..k).map(|a| vector[a] as f64 * neighbour_sum(a)).sum();
@@ -221,7 +215,6 @@ fn stage_row<S: Simd>(
     );
 
     // The system of the vector given the new bias, as the row-at-a-time path builds it.
-    let carried = entries.len() > BLOCK_RATINGS;
     for a in 0..k {
         let (last_block, earlier) = (&batch.last_block[a], &batch.earlier_blocks[a]);
         let system_row = &mut batch.system[a];
@@ -351,9 +344,10 @@ fn widened<S: Simd, const K: usize>(simd: S, factors: &[f32], j: usize, fill: &W
 
 /// Cholesky factorisation `A = U^T U` and the solves `U^T y = rhs`, `U x = y` of every lane,
 /// each step done for all lanes at once. A lane with a pivot that is not positive and
-/// finite continues with a pivot of 1 (so that no NaN is made) and is reported.
+/// finite continues with a pivot of 1 (so that no NaN is made) and is reported: the result
+/// says, per lane, whether every pivot was positive and finite.
 #[inline(always)]
-fn solve<S: Simd>(simd: S, batch: &mut RowBatch, k: usize) -> Solved {
+fn solve<S: Simd>(simd: S, batch: &mut RowBatch, k: usize) -> [bool; BATCH_ROWS] {
     let one = simd.splat_f64s(1.0);
     let zero = simd.splat_f64s(0.0);
     let infinity = simd.splat_f64s(f64::INFINITY);
@@ -409,7 +403,7 @@ fn solve<S: Simd>(simd: S, batch: &mut RowBatch, k: usize) -> Solved {
         scale(simd, x_p, &batch.inverse_pivots[p]);
     }
 
-    Solved { ok: usable_so_far.map(|flag| flag == 1.0) }
+    usable_so_far.map(|flag| flag == 1.0)
 }
 
 #[inline(always)]
