@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod aligned;
 mod batched;
 mod error;
 mod evaluate;

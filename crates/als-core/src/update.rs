@@ -31,6 +31,7 @@
 use flash_matrix::RowView;
 use pulp::{Simd, WithSimd};
 
+use crate::aligned::AlignedBuffer;
 use crate::batched::{BatchedRows, RowBatch, MAX_BATCHED_K};
 use crate::kernels::{
     cholesky_solve, cholesky_solve_augmented, column_sums, gram_upper, GramAccumulator, Kernel,
@@ -251,7 +252,7 @@ fn update_row_plain(
     }
     gram.finish();
     solve_normal_equations(scratch, lambda, tau, k)?;
-    for (v, &x) in vector.iter_mut().zip(&scratch.solution) {
+    for (v, &x) in vector.iter_mut().zip(scratch.solution.iter()) {
         *v = x as f32;
     }
     Ok(())
@@ -319,22 +320,22 @@ struct SimdScratch {
     ld: usize,
     /// Ratings per block: f32 partial sums over at most this many ratings are flushed to f64.
     block_rows: usize,
-    panel: Vec<f32>,
+    panel: AlignedBuffer<f32>,
     /// A block's Gram tiles (rows `0..k`, stride `ld`), then the right-hand-side row.
-    tiles: Vec<f32>,
+    tiles: AlignedBuffer<f32>,
     /// f64 totals: the Gram matrix (k x k, upper triangle), `sum_j (e_j - b) v_j`, `sum v_j`.
     gram: Vec<f64>,
     rhs: Vec<f64>,
     neighbour_sum: Vec<f64>,
     /// A block's column sums (f32, whole vectors).
-    sums: Vec<f32>,
+    sums: AlignedBuffer<f32>,
     /// The dual form's transposed panel (k rows of neighbours' coordinates) and n x n Gram.
-    dual_panel: Vec<f32>,
-    dual_gram: Vec<f32>,
+    dual_panel: AlignedBuffer<f32>,
+    dual_gram: AlignedBuffer<f32>,
     residuals: Vec<f32>,
     /// The augmented system `[A | b]` and the solution.
-    system: Vec<f64>,
-    solution: Vec<f64>,
+    system: AlignedBuffer<f64>,
+    solution: AlignedBuffer<f64>,
     vector: Vec<f64>,
 }
 
@@ -350,17 +351,17 @@ impl SimdScratch {
         SimdScratch {
             ld,
             block_rows,
-            panel: vec![0.0; block_rows * ld],
-            tiles: vec![0.0; (padded + 2) * ld],
+            panel: AlignedBuffer::zeroed(block_rows * ld),
+            tiles: AlignedBuffer::zeroed((padded + 2) * ld),
             gram: vec![0.0; k * k],
             rhs: vec![0.0; k],
             neighbour_sum: vec![0.0; k],
-            sums: vec![0.0; k.next_multiple_of(16)],
-            dual_panel: vec![0.0; k * dual_ld],
-            dual_gram: vec![0.0; dual_padded * dual_ld],
+            sums: AlignedBuffer::zeroed(k.next_multiple_of(16)),
+            dual_panel: AlignedBuffer::zeroed(k * dual_ld),
+            dual_gram: AlignedBuffer::zeroed(dual_padded * dual_ld),
             residuals: Vec::new(),
-            system: vec![0.0; k * system_ld],
-            solution: vec![0.0; system_ld],
+            system: AlignedBuffer::zeroed(k * system_ld),
+            solution: AlignedBuffer::zeroed(system_ld),
             vector: vec![0.0; k],
         }
     }
@@ -449,7 +450,7 @@ fn primal_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
     // then stream it sequentially, where a second random gather would wait on memory again.
     let gathered = n * ld <= GATHER_FLOATS;
     if gathered && scratch.panel.len() < n * ld {
-        scratch.panel.resize(n * ld, 0.0);
+        scratch.panel.grow_to(n * ld);
     }
     let neighbour = |j: u32| &other.factors[j as usize * k..(j as usize + 1) * k];
 
@@ -474,7 +475,7 @@ fn primal_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
         // sum_j v_j from the panel, in f32 per block (in registers) and f64 across blocks.
         for block in scratch.panel[..n * ld].chunks(block_rows * ld) {
             column_sums(simd, block, ld, block.len() / ld, k, &mut scratch.sums);
-            for (total, &value) in scratch.neighbour_sum.iter_mut().zip(&scratch.sums) {
+            for (total, &value) in scratch.neighbour_sum.iter_mut().zip(scratch.sums.iter()) {
                 *total += value as f64;
             }
         }
@@ -534,7 +535,7 @@ fn primal_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
         let system = &mut scratch.system[..k * system_ld];
         match cholesky_solve_augmented(simd, system, system_ld, k, &mut scratch.solution) {
             Ok(()) => {
-                for (v, &x) in vector.iter_mut().zip(&scratch.solution) {
+                for (v, &x) in vector.iter_mut().zip(scratch.solution.iter()) {
                     *v = x as f32;
                 }
                 return Ok(());
@@ -638,7 +639,7 @@ fn dual_update<S: Simd>(simd: S, row: SimdRow<'_, '_>) -> Result<(), usize> {
             Ok(()) => {
                 // u = P^T y, from the neighbours' vectors (still in cache).
                 scratch.vector.fill(0.0);
-                for (&j, &y) in entries.indices.iter().zip(&scratch.solution) {
+                for (&j, &y) in entries.indices.iter().zip(scratch.solution.iter()) {
                     let j = j as usize;
                     let neighbour = &other.factors[j * k..(j + 1) * k];
                     for (total, &value) in scratch.vector.iter_mut().zip(neighbour) {
