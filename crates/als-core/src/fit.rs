@@ -57,8 +57,7 @@ where
 
     for epoch in 1..=params.epochs {
         let started = Instant::now();
-        trainer.update_items()?;
-        trainer.update_users()?;
+        trainer.update_epoch()?;
         let seconds = started.elapsed().as_secs_f64();
 
         let stats = EpochStats {

@@ -93,29 +93,41 @@ impl<'a> Trainer<'a> {
     /// Updates every item, from the current user factors.
     pub fn update_items(&mut self) -> Result<(), TrainError> {
         let _span = tracing::debug_span!("update_items").entered();
-        let f = &mut self.factors;
-        let other = OtherSide { k: f.k, factors: &f.user, bias: &f.user_bias, mean: f.global_mean };
-        let job = SideUpdate {
-            ratings: self.data.by_item,
-            chunks: &self.item_chunks,
-            side: Side::Item,
-            scratch: &self.scratch,
-        };
-        self.pool.install(|| job.run(&self.params, other, &mut f.item, &mut f.item_bias))
+        let (pool, mut halves) = self.halves();
+        pool.install(|| halves.run(Side::Item))
     }
 
     /// Updates every user, from the current item factors.
     pub fn update_users(&mut self) -> Result<(), TrainError> {
         let _span = tracing::debug_span!("update_users").entered();
-        let f = &mut self.factors;
-        let other = OtherSide { k: f.k, factors: &f.item, bias: &f.item_bias, mean: f.global_mean };
-        let job = SideUpdate {
-            ratings: self.data.by_user,
-            chunks: &self.user_chunks,
-            side: Side::User,
+        let (pool, mut halves) = self.halves();
+        pool.install(|| halves.run(Side::User))
+    }
+
+    /// One epoch: [`update_items`](Self::update_items), then
+    /// [`update_users`](Self::update_users), in one visit to the thread pool. Each visit
+    /// hands the work to the pool's threads and waits for them to wake, which on
+    /// ml-latest-small at k = 10 is a noticeable share of a half-epoch.
+    pub fn update_epoch(&mut self) -> Result<(), TrainError> {
+        let _span = tracing::debug_span!("update_epoch").entered();
+        let (pool, mut halves) = self.halves();
+        pool.install(|| {
+            halves.run(Side::Item)?;
+            halves.run(Side::User)
+        })
+    }
+
+    /// The pool, and the rest of the state that half-epochs borrow.
+    fn halves(&mut self) -> (&rayon::ThreadPool, Halves<'_, 'a>) {
+        let halves = Halves {
+            data: self.data,
+            params: &self.params,
+            factors: &mut self.factors,
+            user_chunks: &self.user_chunks,
+            item_chunks: &self.item_chunks,
             scratch: &self.scratch,
         };
-        self.pool.install(|| job.run(&self.params, other, &mut f.user, &mut f.user_bias))
+        (&self.pool, halves)
     }
 
     /// The full objective: `lam/2 * squared errors + tau/2 * vector penalties + gamma/2 *
@@ -151,6 +163,42 @@ impl<'a> Trainer<'a> {
     pub fn held_out_errors(&self) -> Option<RatingErrors> {
         let held_out = self.data.held_out?;
         Some(self.pool.install(|| rating_errors(held_out, |u, i| self.factors.predict(u, i))))
+    }
+}
+
+/// What half-epochs borrow from a [`Trainer`], apart from its pool.
+struct Halves<'t, 'a> {
+    data: TrainData<'a>,
+    params: &'t AlsParams,
+    factors: &'t mut Factors,
+    user_chunks: &'t [Range<usize>],
+    item_chunks: &'t [Range<usize>],
+    scratch: &'t [Mutex<RowScratch>],
+}
+
+impl Halves<'_, '_> {
+    /// Updates every row of `side` from the other side's current factors (on the calling
+    /// thread's pool).
+    fn run(&mut self, side: Side) -> Result<(), TrainError> {
+        let f = &mut *self.factors;
+        let (ratings, chunks, other, vectors, biases) = match side {
+            Side::Item => (
+                self.data.by_item,
+                self.item_chunks,
+                OtherSide { k: f.k, factors: &f.user, bias: &f.user_bias, mean: f.global_mean },
+                &mut f.item,
+                &mut f.item_bias,
+            ),
+            Side::User => (
+                self.data.by_user,
+                self.user_chunks,
+                OtherSide { k: f.k, factors: &f.item, bias: &f.item_bias, mean: f.global_mean },
+                &mut f.user,
+                &mut f.user_bias,
+            ),
+        };
+        let job = SideUpdate { ratings, chunks, side, scratch: self.scratch };
+        job.run(self.params, other, vectors, biases)
     }
 }
 
