@@ -4,13 +4,15 @@
 //! the data sets (cached under `target/bench-data`), then times training epochs with the SIMD
 //! kernels (`FLASH_ALS_KERNEL=simd`: the widest instruction set; `avx2` and the portable
 //! `scalar` build for comparison) and with the plain reference (`plain`), the NumPy reference
-//! (`bench/numpy_als.py`, in a venv under `target/bench-venv`) and `recommend-all`, and writes
+//! (`bench/numpy_als.py`, in a venv under `target/bench-venv`), `recommend-all`, and one row
+//! update by each candidate implementation (`candidates`: plain, SIMD, faer, ndarray), and writes
 //! everything to `docs/benchmarks.md` (and prints it).
 //!
 //! The floor of an epoch is `2 nnz (k^2 + 2k) + (users + items) (k^3 / 3 + 2 k^2)` flops at
 //! the measured peak: the upper triangle of every Gram matrix, the right-hand sides, and a
 //! Cholesky solve per row.
 
+mod candidates;
 mod peak;
 
 use std::fmt::Write as _;
@@ -145,6 +147,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         train(data, "plain", 64, 2, false)?;
     }
 
+    eprintln!("== row-update candidates (plain, simd, faer, ndarray; one thread)");
+    let candidates = candidates::measure()?;
+
     eprintln!("== Python: NumPy and flash_rec in one process");
     let python = BenchPython::set_up()?;
     eprintln!("== NumPy reference (ml-latest-small, k 10, seed formulation)");
@@ -177,6 +182,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         peaks: &peaks,
         threads,
         runs: &runs,
+        candidates: &candidates,
         numpy: &numpy,
         numpy_recommend: &numpy_recommend,
         recommend: &recommend,
@@ -552,6 +558,7 @@ struct Report<'a> {
     peaks: &'a [peak::Peak],
     threads: usize,
     runs: &'a [TrainRun],
+    candidates: &'a str,
     numpy: &'a [NumpyRun],
     numpy_recommend: &'a [NumpyRun],
     recommend: &'a [RecommendRun],
@@ -655,6 +662,7 @@ impl Report<'_> {
             )?;
         }
         writeln!(md)?;
+        self.render_candidates(&mut md)?;
         self.render_numpy(&mut md)?;
         self.render_numpy_recommend(&mut md)?;
         writeln!(md, "## recommend-all (k=64, top 10, {threads} threads)")?;
@@ -693,6 +701,7 @@ impl Report<'_> {
         for run in self.runs {
             writeln!(md, "{}", run.command)?;
         }
+        writeln!(md, "{}", candidates::COMMAND)?;
         writeln!(md, "{}  # {NUMPY_PROCESSES} times", self.numpy[0].command)?;
         for run in self.numpy_recommend {
             writeln!(md, "{}", run.command)?;
@@ -706,6 +715,23 @@ impl Report<'_> {
 }
 
 impl Report<'_> {
+    /// The dense work of one row update by each candidate.
+    fn render_candidates(&self, md: &mut String) -> Result<()> {
+        writeln!(md, "## Row-update candidates (one thread)")?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "One primal row update (gather, bias, `lam G + tau I`, right-hand side, solve) of \
+             n ratings at k factors, by the trainer's plain and SIMD code and by faer and \
+             ndarray products (`flash_als::candidates`); the fastest of 5 rounds. The error is \
+             the largest difference from an f64 solve, relative to the solution's largest entry."
+        )?;
+        writeln!(md)?;
+        md.push_str(self.candidates);
+        writeln!(md)?;
+        Ok(())
+    }
+
     /// Epochs of NumPy and of flash_rec in the same Python process, and of the CLI.
     fn render_numpy(&self, md: &mut String) -> Result<()> {
         // Per process: NumPy's median epoch, flash_rec's median epoch after the first (which

@@ -40,9 +40,25 @@ pub fn run(args: TestArgs) -> Result<()> {
         if !status.success() {
             bail!("cargo test failed ({status})");
         }
+        test_candidates()?;
         replay_fuzz_corpus()?;
     }
     python::run_tests(&built)
+}
+
+/// The row-update candidates that the bench compares (faer and ndarray, behind a feature
+/// that only the bench enables) give the f64 answer too.
+fn test_candidates() -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["test", "--release", "-p", "flash-als", "--features", "candidates", "--lib"])
+        .arg("candidates")
+        .status()
+        .context("cannot start cargo test of the candidates")?;
+    if !status.success() {
+        bail!("the candidates' test failed ({status})");
+    }
+    Ok(())
 }
 
 /// The fuzz crate is outside the workspace (it is built with instrumentation by cargo-fuzz);

@@ -34,6 +34,8 @@
 
 mod aligned;
 mod batched;
+#[cfg(feature = "candidates")]
+pub mod candidates;
 mod error;
 mod evaluate;
 mod factors;
