@@ -46,6 +46,7 @@ mod model;
 mod params;
 mod recommend;
 mod schedule;
+mod selection;
 mod topk;
 mod trainer;
 mod tune;
