@@ -180,8 +180,7 @@ fn render(f: &Figures) -> String {
 }
 
 fn build_tools() -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo()
         .args(["build", "--release", "--workspace", "--bins", "--examples", "--quiet"])
         .current_dir(workspace_root())
         .status()?;

@@ -10,8 +10,7 @@ use crate::workspace_root;
 /// Builds `flash-rec` in the release profile (the profile tests use too, so nothing is
 /// compiled twice) and returns its path.
 pub fn build() -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo()
         .args(["build", "--release", "--workspace", "--bins", "--quiet"])
         .current_dir(workspace_root())
         .status()

@@ -97,18 +97,14 @@ pub fn run(args: FuzzSmokeArgs) -> Result<()> {
 
 /// `cargo fuzz` in `fuzz_dir`, with the nightly flags accepted by the stable compiler.
 fn cargo_fuzz(fuzz_dir: &Path) -> Command {
-    let mut command = Command::new(cargo());
+    let mut command = crate::cargo();
     command.arg("fuzz").current_dir(fuzz_dir).env("RUSTC_BOOTSTRAP", "1");
     command
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
 /// Installs cargo-fuzz from crates.io unless `cargo fuzz` already runs.
 fn ensure_cargo_fuzz() -> Result<()> {
-    let present = Command::new(cargo())
+    let present = crate::cargo()
         .args(["fuzz", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -118,7 +114,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
         return Ok(());
     }
     println!("fuzz-smoke: installing cargo-fuzz {CARGO_FUZZ_VERSION}");
-    let mut command = Command::new(cargo());
+    let mut command = crate::cargo();
     command.args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ_VERSION]);
     status_of(command, "cargo install cargo-fuzz")
 }

@@ -10,6 +10,12 @@ pub mod test;
 pub mod train;
 
 use std::path::PathBuf;
+use std::process::Command;
+
+/// A `cargo` command: the cargo that runs xtask (`$CARGO`), else the one on the PATH.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
 
 /// The workspace root: the parent of this crate's folder.
 pub fn workspace_root() -> PathBuf {

@@ -1,10 +1,9 @@
 //! `cargo xtask test`: the one command that runs every test: the Rust tests of the workspace,
-//! the fuzz corpus replay, then the Python tests of `crates/python` against the library built
-//! by the same cargo run (see [`python`]).
+//! the test of the bench's row-update candidates (behind a feature), the fuzz corpus replay,
+//! then the Python tests of `crates/python` against the library built by the same cargo run
+//! (see [`python`]).
 
 pub(crate) mod python;
-
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
@@ -31,7 +30,7 @@ pub fn run(args: TestArgs) -> Result<()> {
 
     let built = python::build_workspace()?;
     if !args.python_only {
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let mut cargo = crate::cargo();
         cargo.args(["test", "--release", "--workspace"]);
         if !args.filter.is_empty() {
             cargo.arg("--").args(&args.filter);
@@ -49,8 +48,7 @@ pub fn run(args: TestArgs) -> Result<()> {
 /// The row-update candidates that the bench compares (faer and ndarray, behind a feature
 /// that only the bench enables) give the f64 answer too.
 fn test_candidates() -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo()
         .args(["test", "--release", "-p", "flash-als", "--features", "candidates", "--lib"])
         .arg("candidates")
         .status()
@@ -65,9 +63,8 @@ fn test_candidates() -> Result<()> {
 /// its replay test runs the committed corpus and past crashes through the fuzz entry points,
 /// uninstrumented (docs/reliability.md).
 fn replay_fuzz_corpus() -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = crate::workspace_root().join("fuzz").join("Cargo.toml");
-    let status = Command::new(cargo)
+    let status = crate::cargo()
         .args(["test", "--release", "--manifest-path"])
         .arg(&manifest)
         .status()

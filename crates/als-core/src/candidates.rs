@@ -82,7 +82,6 @@ impl RowProblem {
     /// vectors are drawn from N(0, 1/sqrt(k)), as the trainer initialises them; lam = 1,
     /// tau = 0.1, gamma = 0.1.
     pub fn random(seed: u64, k: usize, n: usize, n_other: usize) -> RowProblem {
-        assert!(n <= n_other, "a row has at most one rating per neighbour");
         let mut rng = SeededRng::new(seed);
         let scale = 1.0 / (k as f64).sqrt();
         let mut normal = |sd: f64| (rng.next_normal() * sd) as f32;
@@ -90,14 +89,8 @@ impl RowProblem {
         let biases = (0..n_other).map(|_| normal(0.3)).collect();
         let start = (0..k).map(|_| normal(scale)).collect();
 
-        // n distinct neighbours, sorted as in a CSR row.
-        let mut neighbours: Vec<u32> = (0..n_other as u32).collect();
-        for i in 0..n {
-            let pick = i + rng.below((n_other - i) as u64) as usize;
-            neighbours.swap(i, pick);
-        }
-        neighbours.truncate(n);
-        neighbours.sort_unstable();
+        // Sorted, as in a CSR row.
+        let neighbours = rng.distinct_sorted(n, n_other as u32);
         let ratings = (0..n).map(|_| (1 + rng.below(10)) as f32 * 0.5).collect();
 
         let penalties = RowPenalties { lambda: 1.0, tau: 0.1, gamma: 0.1 };

@@ -683,14 +683,7 @@ mod tests {
             let normal = |rng: &mut SeededRng, sd: f64| (rng.next_normal() * sd) as f32;
             let factors = (0..n_other * k).map(|_| normal(rng, scale)).collect();
             let biases = (0..n_other).map(|_| normal(rng, 0.3)).collect();
-            // n distinct, sorted neighbours.
-            let mut indices: Vec<u32> = (0..n_other as u32).collect();
-            for i in 0..n {
-                let pick = i + rng.below((n_other - i) as u64) as usize;
-                indices.swap(i, pick);
-            }
-            indices.truncate(n);
-            indices.sort_unstable();
+            let indices = rng.distinct_sorted(n, n_other as u32);
             let ratings = (0..n).map(|_| (1 + rng.below(10)) as f32 * 0.5).collect();
             let vector = (0..k).map(|_| normal(rng, scale)).collect();
             let weight = if rng.below(2) == 0 { 1.0 } else { n as f64 };

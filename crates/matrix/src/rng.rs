@@ -56,6 +56,20 @@ impl SeededRng {
         }
     }
 
+    /// `n` distinct values of `0..bound` (`n <= bound`), sorted: the first `n` places of a
+    /// partial Fisher-Yates shuffle. Test rows' neighbours, for instance.
+    pub fn distinct_sorted(&mut self, n: usize, bound: u32) -> Vec<u32> {
+        assert!(n <= bound as usize, "{n} distinct values below {bound}");
+        let mut values: Vec<u32> = (0..bound).collect();
+        for i in 0..n {
+            let pick = i + self.below((bound as usize - i) as u64) as usize;
+            values.swap(i, pick);
+        }
+        values.truncate(n);
+        values.sort_unstable();
+        values
+    }
+
     /// A standard normal draw (Box-Muller; one of the pair is discarded for simplicity).
     pub fn next_normal(&mut self) -> f64 {
         // 1 - u lies in (0, 1], so the logarithm is finite.

@@ -4,8 +4,6 @@
 //! The example is built with the `candidates` feature, which only it needs: faer and ndarray
 //! never enter the trainer's build.
 
-use std::process::Command;
-
 use anyhow::{bail, Context, Result};
 
 use crate::workspace_root;
@@ -16,8 +14,7 @@ pub const COMMAND: &str =
 
 /// Builds and runs the example; returns its Markdown table.
 pub fn measure() -> Result<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    let output = crate::cargo()
         .args(["run", "--release", "--quiet", "-p", "flash-als", "--features", "candidates"])
         .args(["--example", "candidates"])
         .current_dir(workspace_root())

@@ -72,8 +72,7 @@ struct Artifact {
 /// Runs `cargo ARGS --message-format=json-render-diagnostics` (diagnostics still go to the
 /// terminal) and returns the artifacts it reports.
 fn cargo_artifacts(args: &[&str]) -> Result<Vec<Artifact>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut child = crate::cargo()
         .args(args)
         .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
