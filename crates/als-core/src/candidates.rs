@@ -24,7 +24,7 @@ use flash_matrix::{RowView, SeededRng};
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::kernels::{cholesky_solve, Kernel};
-use crate::update::{update_row, OtherSide, RowPenalties, RowScratch};
+use crate::update::{dot, update_row, OtherSide, RowPenalties, RowScratch};
 
 /// An implementation of the row update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,19 +97,8 @@ impl RowProblem {
         RowProblem { k, neighbours, ratings, factors, biases, mean: 3.5, penalties, start }
     }
 
-    /// Factors per vector.
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
-    /// Ratings in the row.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.neighbours.len()
-    }
-
-    /// Whether the row has no ratings.
-    pub fn is_empty(&self) -> bool {
-        self.neighbours.is_empty()
     }
 
     fn other(&self) -> OtherSide<'_> {
@@ -226,8 +215,7 @@ fn gather_and_bias(row: &RowProblem, workspace: &mut Workspace) -> f32 {
 
     let mut bias_sum = 0f64;
     for (position, v) in workspace.panel.chunks_exact(k).enumerate() {
-        let projection: f32 = v.iter().zip(&row.start).map(|(&x, &u)| x * u).sum();
-        bias_sum += (row.residual(position) - projection) as f64;
+        bias_sum += (row.residual(position) - dot(v, &row.start)) as f64;
     }
     let RowPenalties { lambda, gamma, .. } = row.penalties;
     let bias = (lambda * bias_sum / (lambda * row.len() as f64 + gamma)) as f32;
