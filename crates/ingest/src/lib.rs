@@ -32,6 +32,7 @@ mod split;
 mod swap;
 pub mod synth;
 mod text;
+mod timestamps;
 
 pub use cache::{prepare, rebuild, Dataset, PrepareOutcome, PrepareRequest, Source};
 pub use data_dir::{dataset_for_test, locate_dataset, DATA_DIR_VARIABLE, REQUIRE_DATA_VARIABLE};

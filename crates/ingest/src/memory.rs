@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::raw::{RawRatings, RowNumbering, TOO_MANY_IDS};
+use crate::timestamps::Timestamps;
 use crate::{IngestError, Position, RatingScale};
 
 /// One rating per row, in the order a file would list them (the order decides which duplicate
@@ -100,7 +101,7 @@ impl RatingColumns {
                 return Err(IngestError::layout(self.path(), TOO_MANY_IDS));
             }
         }
-        raw.timestamps = self.timestamps.clone();
+        raw.timestamps = self.timestamps.as_deref().map(Timestamps::from);
         Ok(raw)
     }
 }

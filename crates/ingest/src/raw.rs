@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use flash_matrix::IdMap;
 
+use crate::timestamps::Timestamps;
 use crate::Position;
 
 /// Why a file with more distinct ids than `u32` can count is refused.
@@ -23,7 +24,7 @@ pub(crate) struct RawRatings {
     pub items: InternedIds,
     pub ratings: Vec<f32>,
     /// Present when the file has a timestamp column; used to keep the latest duplicate.
-    pub timestamps: Option<Vec<i64>>,
+    pub timestamps: Option<Timestamps>,
     /// How row indices map to positions in the file.
     pub numbering: RowNumbering,
 }
@@ -51,7 +52,7 @@ impl RawRatings {
             users: InternedIds::with_capacity(rows),
             items: InternedIds::with_capacity(rows),
             ratings: Vec::with_capacity(rows),
-            timestamps: timestamps.then(|| Vec::with_capacity(rows)),
+            timestamps: timestamps.then(|| Timestamps::with_capacity(rows)),
             numbering,
         }
     }

@@ -1,11 +1,12 @@
 //! From raw ratings to dense train and test matrices: id maps, duplicates, the split.
 
 use flash_matrix::holdout::{held_out_count, mark_held_out};
-use flash_matrix::{Csr, SeededRng};
+use flash_matrix::{zeros_reusing, Csr, SeededRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::raw::RawRatings;
+use crate::timestamps::Timestamps;
 use crate::{IdMap, IngestError};
 
 /// What to do with a (user, item) pair rated more than once in one file.
@@ -34,12 +35,14 @@ impl Default for SplitOptions {
     }
 }
 
-/// Dense train and test matrices (rows are users) with their id maps.
+/// Dense train and test matrices (rows are users), train by item, and the id maps.
 #[derive(Debug)]
 pub(crate) struct SplitRatings {
     pub users: IdMap,
     pub items: IdMap,
     pub train: Csr,
+    /// The transpose of `train`: rows are items.
+    pub train_by_item: Csr,
     pub test: Csr,
     pub duplicates_dropped: usize,
 }
@@ -78,18 +81,23 @@ pub(crate) fn split_ratings(
     raw.users.densify(&users);
     raw.items.densify(&items);
     let grouped = group_by_user(&mut raw, &users, &items, policy)?;
-    // Only the item column and the ratings are read from here on: the rest goes before the
-    // matrices grow.
+    // Only the item column and the ratings are read from here on. The user column and narrow
+    // timestamps (4 bytes a rating each) become train's arrays; the rest goes.
     let dense_items = std::mem::take(&mut raw.items.index);
     let ratings = std::mem::take(&mut raw.ratings);
+    let spare_indices = std::mem::take(&mut raw.users.index);
+    let spare_values = raw.timestamps.take().and_then(Timestamps::into_buffer);
+    let spare_values: Vec<f32> = spare_values.map(bytemuck::cast_vec).unwrap_or_default();
     drop(raw);
 
     let held: Vec<usize> =
         grouped.kept.iter().map(|&n| held_out_count(n as usize, options.test_fraction)).collect();
     let test_indptr = prefix_sums(held.iter().copied());
     let train_indptr = prefix_sums(grouped.kept.iter().zip(&held).map(|(&n, &h)| n as usize - h));
-    let mut train = MatrixArrays::zeroed(*train_indptr.last().expect("prefix sums start at 0"));
-    let mut test = MatrixArrays::zeroed(*test_indptr.last().expect("prefix sums start at 0"));
+    let train_len = *train_indptr.last().expect("prefix sums start at 0");
+    let mut train = MatrixArrays::zeroed_in(spare_indices, spare_values, train_len);
+    let test_len = *test_indptr.last().expect("prefix sums start at 0");
+    let mut test = MatrixArrays::zeroed_in(Vec::new(), Vec::new(), test_len);
 
     // Users in chunks, in parallel: each user's draw comes from its own stream, so the split
     // does not depend on the chunks or the threads.
@@ -121,12 +129,21 @@ pub(crate) fn split_ratings(
         },
     );
 
+    let dropped = grouped.dropped;
+    drop(grouped);
+    let train = train.finish(train_indptr, users.len(), items.len());
+    // The raw item column and ratings are read no more: train by item is built in them.
+    let train_by_item = {
+        let _span = tracing::info_span!("transpose").entered();
+        train.transpose_reusing(dense_items, ratings)
+    };
     Ok(SplitRatings {
-        train: train.finish(train_indptr, users.len(), items.len()),
+        train,
+        train_by_item,
         test: test.finish(test_indptr, users.len(), items.len()),
         users,
         items,
-        duplicates_dropped: grouped.dropped,
+        duplicates_dropped: dropped,
     })
 }
 
@@ -176,11 +193,11 @@ pub(crate) fn given_split(
     }
     let test = matrices.pop().expect("two matrices");
     let train = matrices.pop().expect("two matrices");
-    Ok(SplitRatings { users, items, train, test, duplicates_dropped: dropped })
+    let train_by_item = train.transpose();
+    Ok(SplitRatings { users, items, train, train_by_item, test, duplicates_dropped: dropped })
 }
 
-/// Groups `raw`, whose id columns hold positions in `users` and `items`, by user; its
-/// timestamps are freed once they have done their work.
+/// Groups `raw`, whose id columns hold positions in `users` and `items`, by user.
 fn group_by_user(
     raw: &mut RawRatings,
     users: &IdMap,
@@ -213,7 +230,7 @@ fn group_by_user(
 
     // Within each user: sort by (item, timestamp, row), so the last of a run of equal items
     // is the one to keep; compact the kept rows to the front of the segment.
-    let timestamp = |row: u32| raw.timestamps.as_ref().map_or(0, |t| t[row as usize]);
+    let timestamp = |row: u32| raw.timestamps.as_ref().map_or(0, |t| t.get(row as usize));
     let segments = split_mut_at_offsets(&mut rows, &offsets);
     let outcomes: Vec<(usize, Option<(u32, u32)>)> = segments
         .into_par_iter()
@@ -222,8 +239,6 @@ fn group_by_user(
             compact_duplicates(segment, dense_items)
         })
         .collect();
-    // Duplicates are settled: the timestamps (8 bytes a rating) go before more arrays come.
-    raw.timestamps = None;
 
     if policy == DuplicatePolicy::Error {
         let first_pair = outcomes.iter().filter_map(|(_, pair)| *pair).min_by_key(|p| p.1);
@@ -320,9 +335,10 @@ struct MatrixArrays {
 type ChunkSlices<'a> = (&'a mut [u32], &'a mut [f32]);
 
 impl MatrixArrays {
-    /// Arrays of `len` zeros (pages the allocator maps zeroed, touched only when filled).
-    fn zeroed(len: u64) -> Self {
-        MatrixArrays { indices: vec![0; len as usize], values: vec![0.0; len as usize] }
+    /// Arrays of `len` zeros, in the two buffers' memory where they have room.
+    fn zeroed_in(indices: Vec<u32>, values: Vec<f32>, len: u64) -> Self {
+        let len = len as usize;
+        MatrixArrays { indices: zeros_reusing(indices, len), values: zeros_reusing(values, len) }
     }
 
     /// The slices of each chunk of rows `bounds[c]..bounds[c + 1]`.
@@ -352,7 +368,7 @@ mod tests {
             assert!(raw.users.push(user) && raw.items.push(item));
             raw.ratings.push(rating);
         }
-        raw.timestamps = timestamps;
+        raw.timestamps = timestamps.as_deref().map(Timestamps::from);
         raw
     }
 
@@ -373,6 +389,29 @@ mod tests {
         let options = SplitOptions { test_fraction: 0.0, seed: 1 };
         let split = split_ratings(r, DuplicatePolicy::KeepLatest, options).unwrap();
         assert_eq!(split.train.values(), &[3.0]);
+
+        // Timestamps beyond 32 bits (or before 1970) are compared as they are.
+        let stamps = vec![-5, 1 << 40, -7, 4];
+        let r = raw(&[(1, 5, 1.0), (1, 5, 2.0), (1, 6, 3.0), (1, 6, 4.0)], Some(stamps));
+        let split = split_ratings(r, DuplicatePolicy::KeepLatest, options).unwrap();
+        assert_eq!(split.train.values(), &[2.0, 4.0]);
+    }
+
+    #[test]
+    fn train_by_item_is_the_transpose_of_train() {
+        let triples: Vec<(i64, i64, f32)> =
+            (0..200).map(|row| (row % 13, (row * 7) % 31, (row % 10) as f32 / 2.0 + 0.5)).collect();
+        let stamps = (0..200).map(|row| 1_000 + row).collect();
+        let options = SplitOptions { test_fraction: 0.3, seed: 4 };
+        let split =
+            split_ratings(raw(&triples, Some(stamps)), DuplicatePolicy::KeepLatest, options)
+                .unwrap();
+
+        let expected = split.train.transpose();
+        assert_eq!(split.train_by_item.indptr(), expected.indptr());
+        assert_eq!(split.train_by_item.indices(), expected.indices());
+        assert_eq!(split.train_by_item.values(), expected.values());
+        assert_eq!(split.train.nnz() + split.test.nnz() + split.duplicates_dropped, 200);
     }
 
     #[test]

@@ -195,6 +195,12 @@ impl Csr {
 
     /// The transpose (CSR of the columns), with sorted rows, in O(nnz + n_cols).
     pub fn transpose(&self) -> Csr {
+        self.transpose_reusing(Vec::new(), Vec::new())
+    }
+
+    /// [`Csr::transpose`], built in the memory of two finished arrays where they have room
+    /// (see [`zeros_reusing`](crate::zeros_reusing)).
+    pub fn transpose_reusing(&self, indices_buffer: Vec<u32>, values_buffer: Vec<f32>) -> Csr {
         let (indptr, indices, values) = (self.indptr(), self.indices(), self.values());
         let mut t_indptr = vec![0u64; self.n_cols + 1];
         for &col in indices {
@@ -213,8 +219,8 @@ impl Csr {
             .map(|part| t_indptr.partition_point(|&start| start < nnz * part as u64 / parts as u64))
             .map(|col| col.min(self.n_cols))
             .collect();
-        let mut t_indices = vec![0u32; indices.len()];
-        let mut t_values = vec![0f32; indices.len()];
+        let mut t_indices = crate::zeros_reusing(indices_buffer, indices.len());
+        let mut t_values = crate::zeros_reusing(values_buffer, indices.len());
         let mut slices = Vec::with_capacity(parts);
         let (mut rest_indices, mut rest_values) = (&mut t_indices[..], &mut t_values[..]);
         for pair in bounds.windows(2) {
@@ -379,6 +385,19 @@ mod tests {
         let back = one.transpose();
         assert_eq!((back.indices(), back.values()), (m.indices(), m.values()));
         assert_eq!(back.indptr(), m.indptr());
+    }
+
+    #[test]
+    fn a_transpose_into_used_buffers_equals_a_fresh_one() {
+        let m = example();
+        let fresh = m.transpose();
+        for room in [0, 3, 4, 50] {
+            // Leftover values that must not show through.
+            let t = m.transpose_reusing(vec![9; room], vec![-1.0; room]);
+            assert_eq!(t.indptr(), fresh.indptr(), "room for {room}");
+            assert_eq!(t.indices(), fresh.indices(), "room for {room}");
+            assert_eq!(t.values(), fresh.values(), "room for {room}");
+        }
     }
 
     #[test]

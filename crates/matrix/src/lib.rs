@@ -18,6 +18,7 @@
 compile_error!("flash-rec files are little-endian and are mapped without conversion");
 
 mod atomic;
+mod buffers;
 pub mod container;
 mod csr;
 mod error;
@@ -27,6 +28,7 @@ mod mmap;
 mod rng;
 
 pub use atomic::{write_atomically, AtomicFile};
+pub use buffers::zeros_reusing;
 pub use csr::{Csr, RowView};
 pub use error::MatrixError;
 pub use ids::IdMap;
