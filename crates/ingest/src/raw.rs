@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 use flash_matrix::IdMap;
+use rayon::prelude::*;
 
 use crate::timestamps::Timestamps;
 use crate::Position;
@@ -154,9 +155,8 @@ impl InternedIds {
             .iter()
             .map(|&id| map.index_of(id).expect("the map was built from these ids"))
             .collect();
-        for position in &mut self.index {
-            *position = dense[*position as usize];
-        }
+        // On every thread: two passes over 33.8M rows take tens of milliseconds each.
+        self.index.par_iter_mut().for_each(|position| *position = dense[*position as usize]);
         self.ids = Vec::new();
         self.small = Vec::new();
         self.positions = HashMap::default();

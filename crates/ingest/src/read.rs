@@ -104,7 +104,10 @@ fn read_delimited_in_pieces(
     let mut raw = RawRatings::with_capacity(path.into(), numbering, 0, timestamps);
 
     let plain = PlainLayout::new(separator, &layout.roles);
-    let new_parts = || (0..rayon::current_num_threads()).map(|_| PlainColumns::default()).collect();
+    // Four parts per thread: with one, a thread whose part ends early waits for the other's
+    // (read took 1.09 s against 1.26 s, median of five alternating runs on 33.8M ratings).
+    let parts = 4 * rayon::current_num_threads();
+    let new_parts = || (0..parts).map(|_| PlainColumns::default()).collect();
     // Two sets of parsed parts: the next piece is parsed into one while the other's rows are
     // appended, so that the two threads rarely wait for a sequential step.
     let (mut parsed, mut parsing): (Vec<PlainColumns>, Vec<PlainColumns>) =
@@ -215,8 +218,8 @@ fn read_pieces_ahead<'scope>(
     PiecesAhead { received, returned }
 }
 
-/// Parses `text` with the plain-line parser, cut at line ends into one part per thread
-/// (each part's rows in `parts`, in file order); declined if any part is.
+/// Parses `text` with the plain-line parser, cut at line ends into as many parts as `parts`
+/// has (each part's rows in its entry, in file order); declined if any part is.
 fn parse_in_parts(
     text: &[u8],
     layout: &PlainLayout,

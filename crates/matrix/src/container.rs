@@ -20,7 +20,8 @@
 //! Checksums catch damage; they do not make a hostile file trustworthy, so the readers of each
 //! kind still validate the values they rely on (see [`Csr::open`](crate::Csr::open)).
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::Path;
 
@@ -31,10 +32,12 @@ use crate::{write_atomically, MappedFile, MatrixError};
 const MAGIC: &[u8; 8] = b"FLASHREC";
 const HEADER_LEN: usize = 64;
 
-/// Bytes handed to one `write` call. One call for a whole section of hundreds of megabytes
-/// took 10 to 15 times as long as the same bytes in pieces of 1 MiB on the benchmark machine
-/// (a virtual machine; docs/data-layer-benchmarks.md), and pieces cost nothing elsewhere.
-const WRITE_PIECE: usize = 1 << 20;
+/// Bytes handed to one `write` call for a large section. On the benchmark machine (a virtual
+/// machine whose host takes back free memory), one call for 434 MB took 1.25 to 1.5 s and
+/// calls of 256 KiB 0.10 to 0.16 s: the kernel sizes page-cache pages by the length of the
+/// call, and its largest pages come from the memory the host took back. Elsewhere pieces
+/// cost nothing. (docs/data-layer-benchmarks.md.)
+const WRITE_PIECE: usize = 256 << 10;
 
 /// The version this build writes and reads. Any change of layout increments it.
 pub const FORMAT_VERSION: u32 = 1;
@@ -94,13 +97,21 @@ pub fn write(
         out.write_all(&header)?;
         out.write_all(&table)?;
         for section in sections {
-            for piece in section.chunks(WRITE_PIECE) {
-                out.write_all(piece)?;
-            }
+            write_in_pieces(out, section)?;
             out.write_all(padding(section.len()))?;
         }
         Ok(())
     })
+}
+
+/// Writes `bytes` in calls of [`WRITE_PIECE`] bytes, past `out`'s buffer (which would
+/// gather them into calls of its own size).
+fn write_in_pieces(out: &mut BufWriter<File>, bytes: &[u8]) -> std::io::Result<()> {
+    out.flush()?;
+    for piece in bytes.chunks(WRITE_PIECE) {
+        out.get_mut().write_all(piece)?;
+    }
+    Ok(())
 }
 
 /// An opened, verified file: its kind, dimensions and sections.

@@ -199,7 +199,7 @@ impl Csr {
     }
 
     /// [`Csr::transpose`], built in the memory of two finished arrays where they have room
-    /// (see [`zeros_reusing`](crate::zeros_reusing)).
+    /// (see [`reuse_for`](crate::reuse_for)); their contents do not matter.
     pub fn transpose_reusing(&self, indices_buffer: Vec<u32>, values_buffer: Vec<f32>) -> Csr {
         let (indptr, indices, values) = (self.indptr(), self.indices(), self.values());
         let mut t_indptr = vec![0u64; self.n_cols + 1];
@@ -219,8 +219,8 @@ impl Csr {
             .map(|part| t_indptr.partition_point(|&start| start < nnz * part as u64 / parts as u64))
             .map(|col| col.min(self.n_cols))
             .collect();
-        let mut t_indices = crate::zeros_reusing(indices_buffer, indices.len());
-        let mut t_values = crate::zeros_reusing(values_buffer, indices.len());
+        let mut t_indices = crate::reuse_for(indices_buffer, indices.len());
+        let mut t_values = crate::reuse_for(values_buffer, indices.len());
         let mut slices = Vec::with_capacity(parts);
         let (mut rest_indices, mut rest_values) = (&mut t_indices[..], &mut t_values[..]);
         for pair in bounds.windows(2) {

@@ -28,7 +28,7 @@ mod mmap;
 mod rng;
 
 pub use atomic::{write_atomically, AtomicFile};
-pub use buffers::zeros_reusing;
+pub use buffers::reuse_for;
 pub use csr::{Csr, RowView};
 pub use error::MatrixError;
 pub use ids::IdMap;
