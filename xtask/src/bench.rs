@@ -107,7 +107,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     let small = prepare_movielens(&bench_dir)?;
     let synth_5m = prepare_synthetic(&bench_dir, SYNTH_5M)?;
-    let synth_33m = if args.quick { None } else { Some(prepare_synthetic(&bench_dir, SYNTH_33M)?) };
+    let synth_33m =
+        if args.quick { None } else { Some(prepare_synthetic(&bench_dir, SYNTH_33M)?) };
 
     let threads = args.threads;
     let mut runs = Vec::new();
@@ -203,7 +204,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
 fn machine_load() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    let ps = Command::new("ps").args(["-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"]).output();
+    let ps =
+        Command::new("ps").args(["-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"]).output();
     let busiest: Vec<String> = ps
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
@@ -296,7 +298,14 @@ fn describe(name: &str, cache: PathBuf) -> Result<Data> {
     let ([users, items, nnz], by_user) = dims("train.by_user.bin")?;
     let (_, by_item) = dims("train.by_item.bin")?;
     let (_, test) = dims("test.by_user.bin")?;
-    Ok(Data { name: name.into(), cache, users, items, nnz, rating_bytes: by_user + by_item + test })
+    Ok(Data {
+        name: name.into(),
+        cache,
+        users,
+        items,
+        nnz,
+        rating_bytes: by_user + by_item + test,
+    })
 }
 
 /// Flops of one exact-ALS epoch (see the module doc).
@@ -613,7 +622,10 @@ impl Report<'_> {
         writeln!(md, "## Peak fp32 FMA rate (probe)")?;
         writeln!(md)?;
         let threads = self.threads;
-        writeln!(md, "| instruction set | lanes | 1 thread GFLOP/s | {threads} threads GFLOP/s |")?;
+        writeln!(
+            md,
+            "| instruction set | lanes | 1 thread GFLOP/s | {threads} threads GFLOP/s |"
+        )?;
         writeln!(md, "|---|---:|---:|---:|")?;
         for p in self.peaks {
             let (isa, lanes, one, all) = (p.isa, p.lanes, p.one_thread, p.all_threads);

@@ -176,8 +176,9 @@ pub fn reference(row: &RowProblem) -> (f64, Vec<f64>) {
     let k = row.k;
     let RowPenalties { lambda, tau, gamma } = row.penalties;
     let vector_of = |j: u32| &row.factors[j as usize * k..(j as usize + 1) * k];
-    let dot =
-        |a: &[f32], b: &[f32]| -> f64 { a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum() };
+    let dot = |a: &[f32], b: &[f32]| -> f64 {
+        a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+    };
 
     let mut bias_sum = 0f64;
     for (position, &j) in row.neighbours.iter().enumerate() {

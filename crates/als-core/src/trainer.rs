@@ -45,10 +45,10 @@ impl<'a> Trainer<'a> {
     pub fn new(data: TrainData<'a>, params: &AlsParams) -> Result<Self, TrainError> {
         params.validate()?;
         check_shapes(&data)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(params.threads)
-            .build()
-            .map_err(|e| TrainError::Threads { threads: params.threads, message: e.to_string() })?;
+        let pool =
+            rayon::ThreadPoolBuilder::new().num_threads(params.threads).build().map_err(|e| {
+                TrainError::Threads { threads: params.threads, message: e.to_string() }
+            })?;
 
         let (n_users, n_items) = (data.by_user.n_rows(), data.by_user.n_cols());
         let mean = if params.global_mean { mean_rating(data.by_user) } else { 0.0 };

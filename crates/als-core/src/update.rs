@@ -824,12 +824,16 @@ mod tests {
                 let case = Case::new(&mut rng, k, n, 200);
                 for arch in test_arches() {
                     let (dual_bias, dual) = case.run(Kernel::Simd(arch), Some(RowForm::Dual));
-                    let (primal_bias, primal) = case.run(Kernel::Simd(arch), Some(RowForm::Primal));
+                    let (primal_bias, primal) =
+                        case.run(Kernel::Simd(arch), Some(RowForm::Primal));
                     let scale = dual_bias.abs().max(primal_bias.abs()).max(1e-3);
                     assert!((dual_bias - primal_bias).abs() <= 1e-6 * scale, "k {k} n {n}");
                     let primal: Vec<f64> = primal.iter().map(|&x| x as f64).collect();
                     let error = distance(&dual, &primal);
-                    assert!(error < 1e-5, "{arch:?} k {k} n {n}: dual off the primal by {error:e}");
+                    assert!(
+                        error < 1e-5,
+                        "{arch:?} k {k} n {n}: dual off the primal by {error:e}"
+                    );
                 }
             }
         }

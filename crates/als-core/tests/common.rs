@@ -21,8 +21,9 @@ pub fn planted(
     seed: u64,
 ) -> Planted {
     let mut rng = SeededRng::new(seed);
-    let draw =
-        |rng: &mut SeededRng, n: usize| -> Vec<f64> { (0..n).map(|_| rng.next_normal()).collect() };
+    let draw = |rng: &mut SeededRng, n: usize| -> Vec<f64> {
+        (0..n).map(|_| rng.next_normal()).collect()
+    };
     let users = draw(&mut rng, n_users * rank);
     let items = draw(&mut rng, n_items * rank);
     let user_bias = draw(&mut rng, n_users);

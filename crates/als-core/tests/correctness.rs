@@ -89,7 +89,8 @@ fn reference_row(
 /// Norm-wise relative error within 1e-5 (a component near zero is judged against the whole
 /// vector, as a solve's accuracy is).
 fn assert_close(got: &[f32], want: &[f64], what: &str) {
-    let error: f64 = got.iter().zip(want).map(|(&g, w)| (g as f64 - w).powi(2)).sum::<f64>().sqrt();
+    let error: f64 =
+        got.iter().zip(want).map(|(&g, w)| (g as f64 - w).powi(2)).sum::<f64>().sqrt();
     let norm: f64 = want.iter().map(|w| w * w).sum::<f64>().sqrt();
     assert!(error <= 1e-5 * norm.max(1e-3), "{what}: {got:?} vs reference {want:?}");
 }

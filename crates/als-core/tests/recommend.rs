@@ -32,7 +32,10 @@ fn recommend_never_returns_a_rated_item_and_matches_brute_force() {
         for (a, b) in list.iter().zip(listed) {
             assert!((a.1 - b.1).abs() <= 1e-5 * a.1.abs().max(1.0), "user {user}: {a:?} vs {b:?}");
         }
-        assert!(list.iter().all(|(item, _)| !seen.contains(*item)), "user {user} got a rated item");
+        assert!(
+            list.iter().all(|(item, _)| !seen.contains(*item)),
+            "user {user} got a rated item"
+        );
 
         // Brute force: score every unseen item, sort, keep 7.
         let mut scored: Vec<(u32, f32)> = (0..f.n_items() as u32)

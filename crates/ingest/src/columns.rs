@@ -78,7 +78,8 @@ mod tests {
 
     #[test]
     fn movielens_and_generic_headers_are_recognised() {
-        let roles = ColumnRoles::from_header(&names(&["userId", "movieId", "rating", "timestamp"]));
+        let roles =
+            ColumnRoles::from_header(&names(&["userId", "movieId", "rating", "timestamp"]));
         assert_eq!(roles.unwrap().timestamp, Some(3));
         let roles = ColumnRoles::from_header(&names(&["rating", "item_id", "user"])).unwrap();
         assert_eq!((roles.user, roles.item, roles.rating, roles.timestamp), (2, 1, 0, None));

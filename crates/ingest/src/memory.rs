@@ -87,7 +87,8 @@ impl RatingColumns {
     /// The ratings as a file reader would return them, refusing the first one off `scale`.
     pub(crate) fn to_raw(&self, scale: RatingScale) -> Result<RawRatings, IngestError> {
         self.check_shape()?;
-        let mut raw = RawRatings::with_capacity(self.path(), RowNumbering::Rows, self.len(), false);
+        let mut raw =
+            RawRatings::with_capacity(self.path(), RowNumbering::Rows, self.len(), false);
         for (row, &rating) in self.ratings.iter().enumerate() {
             if let Err(reason) = scale.check(rating) {
                 let position = Position::Row(row as u64 + 1);

@@ -53,7 +53,8 @@ impl FeatureTable {
         let links = read_links(&dir.join("links.csv"))?;
 
         let path = dir.join("movies.csv");
-        let frame = read_strings(&path, &[("movieId", true), ("title", false), ("genres", false)])?;
+        let frame =
+            read_strings(&path, &[("movieId", true), ("title", false), ("genres", false)])?;
         let ids = frame[0].i64().map_err(|e| reader_error(&path, e))?;
         let titles = frame[1].str().map_err(|e| reader_error(&path, e))?;
         let genres = frame[2].str().map_err(|e| reader_error(&path, e))?;

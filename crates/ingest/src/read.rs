@@ -90,7 +90,8 @@ fn read_delimited_in_pieces(
     let layout = DelimitedLayout { separator, has_header: options.has_header, roles };
 
     // Any failure below is re-diagnosed line by line for a precise message.
-    let diagnose = |fallback: IngestError| match find_first_bad_line(path, &layout, options.scale) {
+    let diagnose = |fallback: IngestError| match find_first_bad_line(path, &layout, options.scale)
+    {
         Ok(()) => fallback,
         Err(precise) => precise,
     };

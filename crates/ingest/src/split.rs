@@ -440,8 +440,9 @@ mod tests {
 
     #[test]
     fn train_by_item_is_the_transpose_of_train() {
-        let triples: Vec<(i64, i64, f32)> =
-            (0..200).map(|row| (row % 13, (row * 7) % 31, (row % 10) as f32 / 2.0 + 0.5)).collect();
+        let triples: Vec<(i64, i64, f32)> = (0..200)
+            .map(|row| (row % 13, (row * 7) % 31, (row % 10) as f32 / 2.0 + 0.5))
+            .collect();
         let stamps = (0..200).map(|row| 1_000 + row).collect();
         let options = SplitOptions { test_fraction: 0.3, seed: 4 };
         let split =

@@ -89,7 +89,13 @@ pub fn generate(spec: &SynthSpec, out: &Path) -> Result<usize, IngestError> {
         let mut rng = SeededRng::for_stream(spec.seed, user as u64 + 1);
         let factors: [f64; RANK] = std::array::from_fn(|_| rng.next_normal() * factor_sd());
         let bias = rng.next_normal() * USER_BIAS_SD;
-        catalogue.sample_distinct(&mut rng, degree as usize, user as u32, &mut stamps, &mut chosen);
+        catalogue.sample_distinct(
+            &mut rng,
+            degree as usize,
+            user as u32,
+            &mut stamps,
+            &mut chosen,
+        );
         for &item in &chosen {
             let rating = catalogue.rating(item, &factors, bias, &mut rng);
             let timestamp = 1_000_000_000 + written as i64;
@@ -116,8 +122,9 @@ fn max_degree(items: usize) -> usize {
 /// Power-law degrees, at least 1 and at most a third of the catalogue, summing to `ratings`.
 fn user_degrees(spec: &SynthSpec) -> Vec<u32> {
     let mut rng = SeededRng::for_stream(spec.seed, 0);
-    let raw: Vec<f64> =
-        (0..spec.users).map(|_| (1.0 - rng.next_f64()).powf(-1.0 / USER_DEGREE_EXPONENT)).collect();
+    let raw: Vec<f64> = (0..spec.users)
+        .map(|_| (1.0 - rng.next_f64()).powf(-1.0 / USER_DEGREE_EXPONENT))
+        .collect();
     let cap = max_degree(spec.items) as f64;
     let mut scale = spec.ratings as f64 / raw.iter().sum::<f64>();
     let mut degrees = Vec::new();
@@ -274,7 +281,8 @@ enum SinkError {
 
 /// Where generated rows go.
 trait RowSink {
-    fn push(&mut self, user: i64, item: i64, rating: f64, timestamp: i64) -> Result<(), SinkError>;
+    fn push(&mut self, user: i64, item: i64, rating: f64, timestamp: i64)
+        -> Result<(), SinkError>;
     fn finish(&mut self) -> Result<(), SinkError>;
 }
 
@@ -290,7 +298,13 @@ impl<W: Write> CsvSink<W> {
 }
 
 impl<W: Write> RowSink for CsvSink<W> {
-    fn push(&mut self, user: i64, item: i64, rating: f64, timestamp: i64) -> Result<(), SinkError> {
+    fn push(
+        &mut self,
+        user: i64,
+        item: i64,
+        rating: f64,
+        timestamp: i64,
+    ) -> Result<(), SinkError> {
         writeln!(self.out, "{user},{item},{rating:.1},{timestamp}").map_err(SinkError::Io)
     }
 
@@ -329,7 +343,13 @@ impl<W: Write> ParquetSink<W> {
 }
 
 impl<W: Write> RowSink for ParquetSink<W> {
-    fn push(&mut self, user: i64, item: i64, rating: f64, timestamp: i64) -> Result<(), SinkError> {
+    fn push(
+        &mut self,
+        user: i64,
+        item: i64,
+        rating: f64,
+        timestamp: i64,
+    ) -> Result<(), SinkError> {
         self.columns.0.push(user);
         self.columns.1.push(item);
         self.columns.2.push(rating);

@@ -396,7 +396,8 @@ fn refuse_movielens_file(name: &str, contents: &str) -> String {
 #[test]
 fn a_bad_movies_file_is_refused_with_its_line_and_value() {
     let good = "movieId,title,genres\n10,Ten (1999),Drama\n";
-    let message = refuse_movielens_file("movies.csv", &format!("{good}ten,Twenty (2000),Comedy\n"));
+    let message =
+        refuse_movielens_file("movies.csv", &format!("{good}ten,Twenty (2000),Comedy\n"));
     assert_mentions(&message, &["line 3", "'ten'", "movieId is not a 64-bit integer"]);
     let message = refuse_movielens_file("movies.csv", &format!("{good}20,Twenty (2000)\n"));
     assert_mentions(&message, &["line 3", "2 fields, expected 3"]);

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::{all_triples, assert_mentions, prepare_and_open, train_and_test};
 use flash_ingest::{
-    dataset_for_test, prepare, Dataset, DuplicatePolicy, FeatureTable, PrepareRequest, ReadOptions,
-    Source, SplitOptions,
+    dataset_for_test, prepare, Dataset, DuplicatePolicy, FeatureTable, PrepareRequest,
+    ReadOptions, Source, SplitOptions,
 };
 
 fn movielens(test: &str) -> Option<PathBuf> {

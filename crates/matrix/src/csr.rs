@@ -216,7 +216,9 @@ impl Csr {
         let parts = rayon::current_num_threads().clamp(1, 16);
         let nnz = indices.len() as u64;
         let bounds: Vec<usize> = (0..=parts)
-            .map(|part| t_indptr.partition_point(|&start| start < nnz * part as u64 / parts as u64))
+            .map(|part| {
+                t_indptr.partition_point(|&start| start < nnz * part as u64 / parts as u64)
+            })
             .map(|col| col.min(self.n_cols))
             .collect();
         let mut t_indices = crate::reuse_for(indices_buffer, indices.len());

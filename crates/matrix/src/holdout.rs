@@ -59,8 +59,14 @@ pub fn split_rows(
         held.indptr.push(held.indices.len() as u64);
     }
     let build = |parts: Parts| {
-        Csr::from_parts(matrix.n_rows(), matrix.n_cols(), parts.indptr, parts.indices, parts.values)
-            .expect("a subset of a valid matrix's rows is valid")
+        Csr::from_parts(
+            matrix.n_rows(),
+            matrix.n_cols(),
+            parts.indptr,
+            parts.indices,
+            parts.values,
+        )
+        .expect("a subset of a valid matrix's rows is valid")
     };
     (build(kept), build(held))
 }

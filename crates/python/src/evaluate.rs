@@ -21,7 +21,12 @@ pub fn evaluate(
     let data = &dataset.data;
     let options = RankingOptions { k, relevance_threshold };
     let evaluation = in_pool(threads, || {
-        flash_als::evaluate(&fitted.model.factors, &data.train_by_user, &data.test_by_user, options)
+        flash_als::evaluate(
+            &fitted.model.factors,
+            &data.train_by_user,
+            &data.test_by_user,
+            options,
+        )
     })?;
     Ok(evaluation.report())
 }

@@ -102,7 +102,8 @@ fn open_bar(py: Python<'_>, total: usize, progress: Option<bool>) -> PyResult<Op
 /// The training error, naming the original id of the row concerned.
 fn describe(error: TrainError, shared: &Shared) -> Failure {
     let id = match &error {
-        TrainError::NotPositiveDefinite { side, row, .. } | TrainError::NonFinite { side, row } => {
+        TrainError::NotPositiveDefinite { side, row, .. }
+        | TrainError::NonFinite { side, row } => {
             let ids = match side {
                 Side::User => &shared.data.users,
                 Side::Item => &shared.data.items,

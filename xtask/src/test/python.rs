@@ -42,7 +42,8 @@ pub fn build_workspace() -> Result<Built> {
         .find(|a| a.name == "flash-rec" && a.kinds.iter().any(|k| k == "bin") && !a.test)
         .and_then(|a| a.executable.clone())
         .context("cargo built no flash-rec binary")?;
-    let libraries = cargo_artifacts(&["build", "--release", "--workspace", "--lib", "--examples"])?;
+    let libraries =
+        cargo_artifacts(&["build", "--release", "--workspace", "--lib", "--examples"])?;
     let recompiled: Vec<&str> = libraries
         .iter()
         .filter(|a| a.name.starts_with("polars") && !a.fresh)

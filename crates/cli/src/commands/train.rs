@@ -174,7 +174,8 @@ fn describe_train_error(error: flash_als::TrainError, dataset: &Dataset) -> anyh
         Side::Item => dataset.items.id_of(row as u32),
     };
     let place = match &error {
-        TrainError::NonFinite { side, row } | TrainError::NotPositiveDefinite { side, row, .. } => {
+        TrainError::NonFinite { side, row }
+        | TrainError::NotPositiveDefinite { side, row, .. } => {
             Some(format!("training failed at {side} id {}", original(*side, *row)))
         }
         _ => None,
