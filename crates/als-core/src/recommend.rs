@@ -260,13 +260,23 @@ impl ItemPanel {
         if let Kernel::Simd(_) = kernel {
             let ld = n_items.next_multiple_of(ITEM_QUANTUM);
             // Group by group of ITEM_QUANTUM items, each a contiguous k x ITEM_QUANTUM block:
-            // a tile then reads one compact block rather than k rows far apart.
+            // a tile then reads one compact block rather than k rows far apart. Each group is
+            // transposed from its items' vectors, which lie side by side, within L1, and the
+            // groups on every thread (one thread, item by item, took 1.6 of 6.6 ms on
+            // ml-latest-small).
             let mut coords = vec![0f32; k * ld];
-            for (item, vector) in factors.item.chunks_exact(k.max(1)).enumerate().take(n_items) {
-                let group = &mut coords[item / ITEM_QUANTUM * k * ITEM_QUANTUM..];
-                for (row, &value) in group.chunks_exact_mut(ITEM_QUANTUM).zip(vector) {
-                    row[item % ITEM_QUANTUM] = value;
-                }
+            if k > 0 {
+                let group_len = k * ITEM_QUANTUM;
+                coords.par_chunks_mut(group_len).enumerate().for_each(|(group, block)| {
+                    let first = group * ITEM_QUANTUM;
+                    let last = (first + ITEM_QUANTUM).min(n_items);
+                    let vectors = &factors.item[first * k..last * k];
+                    for (lane, vector) in vectors.chunks_exact(k).enumerate() {
+                        for (a, &value) in vector.iter().enumerate() {
+                            block[a * ITEM_QUANTUM + lane] = value;
+                        }
+                    }
+                });
             }
             let mut offsets = vec![0f32; ld];
             for (offset, &b) in offsets.iter_mut().zip(&factors.item_bias) {
