@@ -282,7 +282,7 @@ fn build(
 
     let _span = tracing::info_span!("write_cache").entered();
     // The by-item file on one thread and the others on another: writing into the page cache
-    // is a copy that one core does at about 1 to 2 GB/s.
+    // is a copy, which one core does at a few GB/s.
     let by_item = &split.train_by_item;
     let (by_item_saved, others_saved) = rayon::join(
         || by_item.save(&dir.join(TRAIN_BY_ITEM), FileKind::RatingsByItem),
@@ -437,8 +437,8 @@ impl Dataset {
         let damaged = |source: MatrixError| IngestError::DamagedCache { source };
         let matrix = |name: &str, kind| Csr::open(&dir.join(name), kind).map_err(damaged);
         let ids = |name: &str| IdMap::open(&dir.join(name)).map_err(damaged);
-        // The three matrices are verified side by side: one thread hashes a file at a few
-        // GB/s, well short of what memory delivers.
+        // The three matrices are verified side by side: one thread maps, hashes and checks a
+        // file at a few GiB/s, well short of what memory delivers.
         let ((train_by_user, train_by_item), test_by_user) = rayon::join(
             || {
                 rayon::join(

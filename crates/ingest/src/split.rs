@@ -64,7 +64,7 @@ impl Grouped {
     }
 }
 
-/// Maps ids, drops duplicates and draws a per-user stratified split.
+/// Maps ids, drops duplicates, draws a per-user stratified split and builds train by item.
 ///
 /// A user with `n >= 2` ratings puts `round(fraction * n)` of them, clamped to `1..=n - 1`,
 /// into test; a user with one rating keeps it in train. The draw for each user comes from
@@ -103,6 +103,7 @@ pub(crate) fn split_ratings(
     let train_len = *train_indptr.last().expect("prefix sums start at 0");
     let mut train = MatrixArrays::reusing(spare_indices, spare_values, train_len);
     let test_len = *test_indptr.last().expect("prefix sums start at 0");
+    // No buffer is left over for test: its arrays are fresh (and zeroed).
     let mut test = MatrixArrays::reusing(Vec::new(), Vec::new(), test_len);
 
     // Users in chunks, in parallel: each user's draw comes from its own stream, so the split
@@ -132,6 +133,12 @@ pub(crate) fn split_ratings(
                     }
                 }
             }
+            // The arrays hold leftovers of reused buffers: every slot must have been written.
+            assert_eq!(
+                (train_at, test_at),
+                (train_indices.len(), test_indices.len()),
+                "the split filled its chunk"
+            );
         },
     );
 
@@ -188,6 +195,8 @@ pub(crate) fn given_split(
         raw.users.densify(&users);
         raw.items.densify(&items);
         let grouped = group_by_user(&mut raw, &users, &items, policy)?;
+        // Duplicates are settled: the timestamps go before the matrix grows.
+        raw.timestamps = None;
         dropped += grouped.dropped;
         let mut parts = MatrixParts::new();
         for user in 0..users.len() {

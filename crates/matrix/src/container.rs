@@ -34,9 +34,10 @@ const HEADER_LEN: usize = 64;
 
 /// Bytes handed to one `write` call for a large section. On the benchmark machine (a virtual
 /// machine whose host takes back free memory), one call for 434 MB took 1.25 to 1.5 s and
-/// calls of 256 KiB 0.10 to 0.16 s: the kernel sizes page-cache pages by the length of the
-/// call, and its largest pages come from the memory the host took back. Elsewhere pieces
-/// cost nothing. (docs/data-layer-benchmarks.md.)
+/// calls of 256 KiB 0.10 to 0.16 s. The likely cause: the kernel sizes page-cache pages by
+/// the length of the call, and its largest pages come from the memory the host took back.
+/// Elsewhere a few thousand more calls per gigabyte should cost little.
+/// (docs/data-layer-benchmarks.md.)
 const WRITE_PIECE: usize = 256 << 10;
 
 /// The version this build writes and reads. Any change of layout increments it.

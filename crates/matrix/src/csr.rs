@@ -330,12 +330,13 @@ fn describe_bad_row(row: usize, indptr: &[u64], indices: &[u32], n_cols: usize) 
         return format!("row {row} has offsets {start}..{end}");
     }
     let cols = &indices[start as usize..end as usize];
-    if let Some(pair) = cols.windows(2).find(|pair| pair[0] >= pair[1]) {
-        let what = if pair[0] == pair[1] { "repeats" } else { "is unsorted at" };
-        return format!("row {row} {what} column {}", pair[1]);
+    if let Some(&last) = cols.last().filter(|&&last| last as usize >= n_cols) {
+        return format!("row {row} has column {last} of {n_cols}");
     }
-    let last = cols.last().expect("an empty row is sound");
-    format!("row {row} has column {last} of {n_cols}")
+    let pair = cols.windows(2).find(|pair| pair[0] >= pair[1]);
+    let pair = pair.expect("a row with sound offsets and columns is out of order");
+    let what = if pair[0] == pair[1] { "repeats" } else { "is unsorted at" };
+    format!("row {row} {what} column {}", pair[1])
 }
 
 fn check_shape(n_rows: usize, n_cols: usize) -> Result<(), String> {
@@ -452,6 +453,12 @@ mod tests {
         let unsorted = damaged(&|_, i, _| i.swap(2 * 9_000, 2 * 9_000 + 1));
         assert_eq!(unsorted, "row 9000 is unsorted at column 0");
         assert_eq!(damaged(&|_, i, _| i[2 * 15_000 + 1] = 3), "row 15000 has column 3 of 3");
+        // Out of order and out of range at once: a last column out of range is named first,
+        // any other fault as out of order.
+        let both = damaged(&|_, i, _| (i[2 * 8_000], i[2 * 8_000 + 1]) = (7, 7));
+        assert_eq!(both, "row 8000 has column 7 of 3");
+        let both = damaged(&|_, i, _| (i[2 * 8_000], i[2 * 8_000 + 1]) = (7, 1));
+        assert_eq!(both, "row 8000 is unsorted at column 1");
         assert_eq!(damaged(&|p, _, _| p[7_000] = 50_000), "row 6999 has offsets 13998..50000");
         assert_eq!(
             damaged(&|_, _, v| (v[31_000], v[39_000]) = (f32::INFINITY, f32::NAN)),
