@@ -440,7 +440,8 @@ mod tests {
         let indptr: Vec<u64> = (0..=rows as u64).map(|row| 2 * row).collect();
         let indices: Vec<u32> = (0..rows).flat_map(|_| [0, 1]).collect();
         let values = vec![1.0f32; 2 * rows];
-        let damaged = |edit: &dyn Fn(&mut Vec<u64>, &mut Vec<u32>, &mut Vec<f32>)| {
+        type Edit = dyn Fn(&mut [u64], &mut [u32], &mut [f32]);
+        let damaged = |edit: &Edit| {
             let (mut p, mut i, mut v) = (indptr.clone(), indices.clone(), values.clone());
             edit(&mut p, &mut i, &mut v);
             Csr::from_parts(rows, 3, p, i, v).unwrap_err()
