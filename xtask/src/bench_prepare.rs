@@ -3,7 +3,8 @@
 //!
 //! Prints and writes `docs/data-layer-benchmarks.md`: prepare time against the polars read
 //! time, peak memory against the size of the CSR + CSC files it writes, the time of a
-//! `prepare` on an unchanged source, and how fast a cache is verified when opened.
+//! `prepare` on an unchanged source, and how fast a cache is verified when opened, against
+//! reading the same mapped files and against memory bandwidth (`examples/verify_cache.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,16 +94,11 @@ pub fn run(args: BenchPrepareArgs) -> Result<()> {
             .collect::<Result<_>>()?,
     );
 
-    eprintln!("== open and verify (flash-rec info)");
-    let open_seconds = median(
-        (0..args.repeat)
-            .map(|_| timed_with_peak(&strings(&["info", "--data", &text(&cache)])).map(|r| r.0))
-            .collect::<Result<_>>()?,
-    );
+    eprintln!("== open and verify, against reading the mapped files (examples/verify_cache)");
+    let verify = verify_cache(&cache)?;
 
     let size = |name: &str| std::fs::metadata(cache.join(name)).map(|m| m.len()).unwrap_or(0);
     let matrices = size("train.by_user.bin") + size("train.by_item.bin");
-    let all_bins = matrices + size("test.by_user.bin") + size("users.bin") + size("items.bin");
     let peak = peak_kib.iter().copied().max().map(|kib| kib * 1024);
 
     let report = render(&Figures {
@@ -114,9 +110,8 @@ pub fn run(args: BenchPrepareArgs) -> Result<()> {
         prepare_seconds,
         pair_ratios,
         unchanged,
-        open_seconds,
+        verify,
         matrices,
-        all_bins,
         peak,
     });
     println!("{report}");
@@ -136,9 +131,8 @@ struct Figures {
     /// Prepare's time over polars' in each pair of runs.
     pair_ratios: Vec<f64>,
     unchanged: f64,
-    open_seconds: f64,
+    verify: VerifyFigures,
     matrices: u64,
-    all_bins: u64,
     peak: Option<u64>,
 }
 
@@ -166,8 +160,11 @@ fn render(f: &Figures) -> String {
          | peak memory of `prepare` | {peak} | <= 2x |\n\
          | `prepare` on an unchanged source (process start included) | {unchanged:.1} ms | \
          < 50 ms |\n\
-         | open + verify every checksum and index (`flash-rec info`) | \
-         {open:.3} s for {bins:.2} GiB = {speed:.1} GiB/s | memory bandwidth |\n",
+         | open + verify every checksum and index (`Dataset::open`, in process) | \
+         {open:.3} s for {bins:.2} GiB = {speed:.1} GiB/s; reading every byte of the same \
+         files freshly mapped: {read:.3} s ({read_speed:.1} GiB/s); summing them once mapped \
+         (memory bandwidth): {resident:.3} s ({resident_speed:.1} GiB/s) | \
+         memory bandwidth |\n",
         ratings = f.ratings,
         cpu = cpu_model(),
         cores = std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -179,9 +176,13 @@ fn render(f: &Figures) -> String {
         ratio = f.prepare_seconds / f.polars_seconds,
         pairs = f.pair_ratios.iter().map(|r| format!("{r:.2}x")).collect::<Vec<_>>().join(", "),
         unchanged = f.unchanged * 1000.0,
-        open = f.open_seconds,
-        bins = gib(f.all_bins),
-        speed = gib(f.all_bins) / f.open_seconds,
+        open = f.verify.open,
+        bins = gib(f.verify.bytes),
+        speed = gib(f.verify.bytes) / f.verify.open,
+        read = f.verify.read,
+        read_speed = gib(f.verify.bytes) / f.verify.read,
+        resident = f.verify.resident,
+        resident_speed = gib(f.verify.bytes) / f.verify.resident,
     )
 }
 
@@ -194,6 +195,32 @@ fn build_tools() -> Result<()> {
         bail!("cargo build failed ({status})");
     }
     Ok(())
+}
+
+/// What `examples/verify_cache` measured: medians of its rounds, in seconds.
+struct VerifyFigures {
+    open: f64,
+    read: f64,
+    resident: f64,
+    bytes: u64,
+}
+
+fn verify_cache(cache: &Path) -> Result<VerifyFigures> {
+    let example = flash::binary().with_file_name("examples").join("verify_cache");
+    let output = Command::new(&example)
+        .arg(cache)
+        .output()
+        .with_context(|| format!("cannot run {}", example.display()))?;
+    if !output.status.success() {
+        bail!("verify_cache failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<f64> =
+        stdout.split_whitespace().take(4).filter_map(|f| f.parse().ok()).collect();
+    let [open, read, resident, bytes] = fields[..] else {
+        bail!("verify_cache printed {stdout:?}");
+    };
+    Ok(VerifyFigures { open, read, resident, bytes: bytes as u64 })
 }
 
 fn polars_read(csv: &Path) -> Result<f64> {
