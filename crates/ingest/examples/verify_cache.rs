@@ -5,9 +5,11 @@
 //!   and every index before anything trusts them;
 //! - `read`: mapping the same files afresh and summing every 8-byte word, the least work
 //!   that touches each byte of a freshly mapped file (the kernel must map its pages first);
-//! - `resident`: summing the words again once mapped, which only memory bandwidth limits.
+//! - `resident`: summing the words again once mapped, which only memory bandwidth limits;
+//! - `checksums`: the xxh3 checksums alone once mapped, one file per thread as `open` does.
 //!
-//! Prints `open_seconds read_seconds resident_seconds bytes`, medians of five rounds.
+//! Prints `open_seconds read_seconds resident_seconds bytes checksums_seconds`, medians of
+//! five rounds.
 //!
 //! `cargo run --release -p flash-ingest --example verify_cache -- CACHE`
 
@@ -18,15 +20,19 @@ use std::time::Instant;
 use flash_ingest::Dataset;
 use flash_matrix::MappedFile;
 use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
 
 const FILES: [&str; 5] =
     ["train.by_user.bin", "train.by_item.bin", "test.by_user.bin", "users.bin", "items.bin"];
 const ROUNDS: usize = 5;
+/// Bytes of a cache file's header; the payload checksum covers the rest.
+const HEADER_LEN: usize = 64;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let dir = PathBuf::from(std::env::args().nth(1).ok_or("usage: verify_cache CACHE")?);
     let paths: Vec<PathBuf> = FILES.iter().map(|name| dir.join(name)).collect();
     let (mut open, mut read, mut resident) = (Vec::new(), Vec::new(), Vec::new());
+    let mut checksums = Vec::new();
     // Printed so that no sum can be optimised away.
     let mut fold = 0u64;
     let mut bytes = 0;
@@ -44,9 +50,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         let started = Instant::now();
         fold = fold.wrapping_add(sum_all(&maps)?);
         resident.push(started.elapsed().as_secs_f64());
+
+        let started = Instant::now();
+        let hashes = maps.par_iter().map(|map| xxh3_64(&map.bytes()[HEADER_LEN..]));
+        fold = fold.wrapping_add(hashes.reduce(|| 0, u64::wrapping_add));
+        checksums.push(started.elapsed().as_secs_f64());
         bytes = maps.iter().map(|map| map.bytes().len()).sum::<usize>();
     }
-    println!("{:.6} {:.6} {:.6} {bytes} {fold:x}", median(open), median(read), median(resident));
+    let (open, read, resident) = (median(open), median(read), median(resident));
+    println!("{open:.6} {read:.6} {resident:.6} {bytes} {:.6} {fold:x}", median(checksums));
     Ok(())
 }
 
