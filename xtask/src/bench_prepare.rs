@@ -210,15 +210,7 @@ struct VerifyFigures {
 }
 
 fn verify_cache(cache: &Path) -> Result<VerifyFigures> {
-    let example = flash::binary().with_file_name("examples").join("verify_cache");
-    let output = Command::new(&example)
-        .arg(cache)
-        .output()
-        .with_context(|| format!("cannot run {}", example.display()))?;
-    if !output.status.success() {
-        bail!("verify_cache failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = run_example("verify_cache", cache)?;
     let fields: Vec<f64> =
         stdout.split_whitespace().take(5).filter_map(|f| f.parse().ok()).collect();
     let [open, read, resident, bytes, checksums] = fields[..] else {
@@ -228,17 +220,25 @@ fn verify_cache(cache: &Path) -> Result<VerifyFigures> {
 }
 
 fn polars_read(csv: &Path) -> Result<f64> {
-    let example = flash::binary().with_file_name("examples").join("polars_read");
-    let output = Command::new(&example)
-        .arg(csv)
-        .output()
-        .with_context(|| format!("cannot run {}", example.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = run_example("polars_read", csv)?;
     stdout
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("polars_read printed no time")
+}
+
+/// The standard output of the release example `name` run on `path`, which must succeed.
+fn run_example(name: &str, path: &Path) -> Result<String> {
+    let example = flash::binary().with_file_name("examples").join(name);
+    let output = Command::new(&example)
+        .arg(path)
+        .output()
+        .with_context(|| format!("cannot run {}", example.display()))?;
+    if !output.status.success() {
+        bail!("{name} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Wall-clock seconds of `flash-rec ARGS`, and its peak resident memory in KiB when GNU time
