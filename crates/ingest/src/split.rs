@@ -279,8 +279,9 @@ fn group_by_user(
 /// timestamp, then latest line) at the front of `segment`. Returns how many were kept and the
 /// first two rows (in file order) of the run whose second row is earliest.
 ///
-/// Rows are sorted as `item << 32 | row` keys in `keys`, a scratch buffer: plain integers
-/// sort several times faster than rows compared through look-ups of their items.
+/// Rows are sorted as `item << 32 | row` keys in `keys`, a scratch buffer, so that the sort
+/// compares plain integers rather than looking up each row's item (and timestamp) at every
+/// comparison; timestamps are read only within runs of equal items.
 fn settle_segment(
     segment: &mut [u32],
     dense_items: &[u32],
