@@ -116,9 +116,21 @@ pub fn run(args: BenchPrepareArgs) -> Result<()> {
     });
     println!("{report}");
     let path = workspace_root().join("docs").join("data-layer-benchmarks.md");
-    std::fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;
+    let notes = std::fs::read_to_string(&path).map(|old| kept_notes(&old)).unwrap_or_default();
+    std::fs::write(&path, report + &notes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("written to {}", path.display());
     Ok(())
+}
+
+/// The hand-written part of a report: everything from its first `## ` heading on (the
+/// generated part is a title and one table), so that a new run replaces the figures and
+/// keeps the notes that explain them.
+fn kept_notes(report: &str) -> String {
+    match report.find("\n## ") {
+        Some(start) => report[start..].to_string(),
+        None => String::new(),
+    }
 }
 
 struct Figures {
@@ -273,4 +285,17 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 fn text(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_notes;
+
+    #[test]
+    fn a_new_report_keeps_the_notes_of_the_old_one() {
+        let old = "# Data-layer benchmark\n\n| step | figure |\n|---|---|\n| a | 1 s |\n\n\
+                   ## Notes\n\n- why a is 1 s\n";
+        assert_eq!(kept_notes(old), "\n## Notes\n\n- why a is 1 s\n");
+        assert_eq!(kept_notes("# Data-layer benchmark\n\n| a | 1 s |\n"), "");
+    }
 }
