@@ -597,7 +597,9 @@ impl Report<'_> {
         writeln!(md, "- CPU: {} ({} cores online)", cpu_model(), online_cores())?;
         writeln!(md, "- {}", command_version("rustc", &["--version"]))?;
         let commit = command_version("git", &["rev-parse", "--short", "HEAD"]);
-        writeln!(md, "- flash-rec commit {commit} (plus the working tree's changes)")?;
+        let changes =
+            if code_changed_since_commit() { " plus the working tree's changes" } else { "" };
+        writeln!(md, "- flash-rec commit {commit}{changes}")?;
         writeln!(
             md,
             "- NumPy {} (Python {}), BLAS {}",
@@ -880,6 +882,17 @@ fn strip_ansi(text: &str) -> String {
 
 fn online_cores() -> usize {
     std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+/// Whether tracked files outside docs/ (where the reports go) differ from the commit.
+fn code_changed_since_commit() -> bool {
+    let status = ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"];
+    Command::new("git")
+        .args(status)
+        .current_dir(workspace_root())
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(true)
 }
 
 fn command_version(program: &str, args: &[&str]) -> String {
