@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for group_len in [1, 16, 64] {
             let groups: Vec<Group> = order
                 .chunks(group_len)
-                .map(|items| Group::new(&factors, items, &offsets))
+                .map(|items| Group::new(&factors, items, &norms, &offsets))
                 .collect();
             let (cauchy_schwarz, ball) = share_to_score(&factors, &groups, &thresholds);
             // A ball around one item is the item itself: its "bound" is the exact score.
@@ -76,7 +76,7 @@ struct Group {
 }
 
 impl Group {
-    fn new(factors: &Factors, items: &[usize], offsets: &[f32]) -> Self {
+    fn new(factors: &Factors, items: &[usize], norms: &[f32], offsets: &[f32]) -> Self {
         let mut centroid = vec![0f32; factors.k];
         for &item in items {
             for (c, &x) in centroid.iter_mut().zip(factors.item_vector(item)) {
@@ -88,7 +88,7 @@ impl Group {
             v.iter().zip(&centroid).map(|(a, c)| (a - c) * (a - c)).sum::<f32>().sqrt()
         };
         Group {
-            max_norm: items.iter().map(|&i| norm(factors.item_vector(i))).fold(0.0, f32::max),
+            max_norm: items.iter().map(|&i| norms[i]).fold(0.0, f32::max),
             max_offset: items.iter().map(|&i| offsets[i]).fold(f32::MIN, f32::max),
             radius: items.iter().map(|&i| distance(i)).fold(0.0, f32::max),
             centroid,
