@@ -18,15 +18,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use flash_ingest::Dataset;
+use flash_matrix::container::payload_checksum;
 use flash_matrix::MappedFile;
 use rayon::prelude::*;
-use xxhash_rust::xxh3::xxh3_64;
 
 const FILES: [&str; 5] =
     ["train.by_user.bin", "train.by_item.bin", "test.by_user.bin", "users.bin", "items.bin"];
 const ROUNDS: usize = 5;
-/// Bytes of a cache file's header; the payload checksum covers the rest.
-const HEADER_LEN: usize = 64;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let dir = PathBuf::from(std::env::args().nth(1).ok_or("usage: verify_cache CACHE")?);
@@ -52,7 +50,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         resident.push(started.elapsed().as_secs_f64());
 
         let started = Instant::now();
-        let hashes = maps.par_iter().map(|map| xxh3_64(&map.bytes()[HEADER_LEN..]));
+        let hashes = maps.par_iter().map(|map| payload_checksum(map.bytes()));
         fold = fold.wrapping_add(hashes.reduce(|| 0, u64::wrapping_add));
         checksums.push(started.elapsed().as_secs_f64());
         bytes = maps.iter().map(|map| map.bytes().len()).sum::<usize>();

@@ -115,6 +115,12 @@ fn write_in_pieces(out: &mut BufWriter<File>, bytes: &[u8]) -> std::io::Result<(
     Ok(())
 }
 
+/// The checksum a file's header records for its payload: the xxh3 of everything after the
+/// header (of nothing, for a file shorter than a header).
+pub fn payload_checksum(file: &[u8]) -> u64 {
+    xxh3_64(file.get(HEADER_LEN..).unwrap_or_default())
+}
+
 /// An opened, verified file: its kind, dimensions and sections.
 #[derive(Debug)]
 pub struct Container {
@@ -129,7 +135,7 @@ impl Container {
         let file = MappedFile::open(path)?;
         let bytes = file.bytes();
         verify_header(path, bytes, bytes.len() as u64, expected)?;
-        if xxh3_64(&bytes[HEADER_LEN..]) != read_u64(bytes, 48) {
+        if payload_checksum(bytes) != read_u64(bytes, 48) {
             return Err(MatrixError::damaged(path, "payload checksum mismatch"));
         }
 
