@@ -23,7 +23,7 @@ use crate::manifest::{Fingerprint, Manifest, PrepareOptions, Summary, CACHE_VERS
 use crate::memory::RatingColumns;
 use crate::read::{read_ratings, ReadOptions};
 use crate::split::{given_split, split_ratings, SplitRatings};
-use crate::swap::StagingDir;
+use crate::swap::{remove_dead_leftovers, StagingDir};
 use crate::{DuplicatePolicy, FeatureTable, IdMap, IngestError, SplitOptions};
 
 const MANIFEST: &str = "manifest.json";
@@ -114,6 +114,7 @@ fn prepare_with(request: &PrepareRequest, force: bool) -> Result<PrepareOutcome,
     let _span = tracing::info_span!("prepare", out = %request.out.display()).entered();
     validate(request)?;
     let fingerprint = fingerprint_of(request)?;
+    remove_dead_leftovers(&request.out);
     let rebuild_reason = match freshness(&request.out, &fingerprint) {
         Freshness::UpToDate(manifest) if !force => {
             tracing::info!("cache is up to date");

@@ -5,6 +5,8 @@
 //! the new one is in place. A reader therefore sees the old cache, the new cache, or (for the
 //! instant between the two renames, or after a kill there) no cache, which `prepare` rebuilds;
 //! never a partial one. Two concurrent `prepare` runs both succeed: the last rename wins.
+//! What killed runs leave beside `NAME` is removed by the next `prepare`
+//! ([`remove_dead_leftovers`]), whether it rebuilds the cache or finds it up to date.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,12 +23,10 @@ pub(crate) struct StagingDir {
 }
 
 impl StagingDir {
-    /// Creates `.NAME.tmp-PID-N` beside `destination`, after removing leftovers of runs that
-    /// were killed.
+    /// Creates `.NAME.tmp-PID-N` beside `destination`.
     pub fn create(destination: &Path) -> Result<Self, IngestError> {
         let parent = parent_of(destination);
         fs::create_dir_all(&parent).map_err(|e| IngestError::io(&parent, e))?;
-        remove_dead_leftovers(destination);
         let path = sibling(destination, "tmp");
         fs::create_dir(&path).map_err(|e| IngestError::io(&path, e))?;
         Ok(StagingDir { path, published: false })
@@ -83,8 +83,10 @@ fn sibling(destination: &Path, role: &str) -> PathBuf {
     parent_of(destination).join(format!(".{name}.{role}-{}-{unique}", std::process::id()))
 }
 
-/// Removes `.NAME.tmp-PID-N` and `.NAME.old-PID-N` siblings whose process no longer runs.
-fn remove_dead_leftovers(destination: &Path) {
+/// Removes `.NAME.tmp-PID-N` and `.NAME.old-PID-N` siblings whose process no longer runs. A
+/// run killed after publishing but before removing the old cache leaves an up-to-date cache
+/// and an `old` sibling, so this runs even when nothing is rebuilt.
+pub(crate) fn remove_dead_leftovers(destination: &Path) {
     let name = destination.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let Ok(entries) = fs::read_dir(parent_of(destination)) else { return };
     for entry in entries.flatten() {

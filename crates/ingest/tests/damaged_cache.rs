@@ -43,6 +43,24 @@ fn an_up_to_date_cache_is_left_alone_without_a_reason() {
     assert_eq!(outcome.rebuild_reason, None);
 }
 
+/// A run killed after publishing its cache but before removing the one it moved aside leaves
+/// an up-to-date cache and a `.cache.old-PID-N` sibling: the next `prepare` removes it even
+/// though it rebuilds nothing.
+#[test]
+fn an_up_to_date_cache_loses_what_a_killed_run_left_beside_it() {
+    let scratch = prepared();
+    let mut finished = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = finished.id();
+    finished.wait().unwrap();
+    let name = scratch.cache.file_name().unwrap().to_string_lossy().into_owned();
+    let aside = scratch.cache.with_file_name(format!(".{name}.old-{dead_pid}-0"));
+    std::fs::create_dir(&aside).unwrap();
+    std::fs::write(aside.join("train.by_user.bin"), b"an older cache").unwrap();
+
+    assert!(!prepare(&scratch.request("ratings.csv")).unwrap().rebuilt);
+    assert!(!aside.exists(), "{} was left behind", aside.display());
+}
+
 #[test]
 fn a_damaged_header_is_rebuilt_by_prepare_naming_the_file() {
     let scratch = prepared();
